@@ -1,0 +1,55 @@
+"""Operational routes outside the API prefix: health, readiness, the emulator clock."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from workyard.api.inputs import read_body
+from workyard.api.routes.common import authenticate, json_response, services
+from workyard.clock import format_ts
+from workyard.errors import InvalidRequestError, NotFoundError, OverloadedError
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["operations"])
+_MAX_ADVANCE_SECONDS = 10 * 365 * 86400
+
+
+@router.get("/healthz")
+async def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    try:
+        await services(request).store.ping()
+    except Exception:
+        raise OverloadedError("The database is unavailable.") from None
+    return json_response({"status": "ready"})
+
+
+@router.post("/_emulator/clock")
+async def advance_clock(request: Request) -> Response:
+    """Move the manual clock (``workyard serve --manual-clock`` only); every expiry fires."""
+    svc = services(request)
+    clock = svc.manual_clock
+    if clock is None:
+        raise NotFoundError("No such route (the server is not running with --manual-clock).")
+    principal = await authenticate(request)
+    body = await read_body(request)
+    seconds = body.get("advance_seconds", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise InvalidRequestError("advance_seconds must be a number", param="advance_seconds")
+    if not math.isfinite(seconds) or not 0 <= seconds <= _MAX_ADVANCE_SECONDS:
+        raise InvalidRequestError(
+            "advance_seconds must be between 0 and ten years", param="advance_seconds"
+        )
+    principal.require_admin()
+    clock.advance(seconds)
+    await svc.queue.expire_due()
+    return json_response({"now": format_ts(clock.now())})

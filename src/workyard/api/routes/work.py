@@ -1,0 +1,160 @@
+"""``/environments/{id}/work…`` (spec/work.md §5). Fixed routes come before ``{work_id}``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from workyard.api import wire
+from workyard.api.inputs import body_bool, path_id, query_int, query_str, read_body, worker_id_header
+from workyard.api.routes.common import authenticate, json_response, pagination, services
+from workyard.clock import Instant, format_ts, parse_ts
+from workyard.domain import work as wm
+from workyard.domain.models import WorkState
+from workyard.errors import InvalidRequestError
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["work"])
+_BASE = "/environments/{environment_id}/work"
+
+
+def _states(request: Request) -> tuple[WorkState, ...] | None:
+    raw = query_str(request, "state")
+    if raw is None:
+        return None
+    try:
+        return tuple(WorkState(part) for part in raw.split(","))
+    except ValueError:
+        allowed = ", ".join(s.value for s in WorkState)
+        raise InvalidRequestError(f"state must be one or more of {allowed}", param="state") from None
+
+
+@router.get(_BASE)
+async def list_work(request: Request, environment_id: str) -> Response:
+    principal = await authenticate(request)
+    page = pagination(request, "work")
+    states = _states(request)
+    env_id = path_id("env", environment_id, "Environment")
+    result = await services(request).queue.list(principal, env_id, states, page)
+    return json_response(wire.page(result, wire.work, lambda w: w.id))
+
+
+@router.get(_BASE + "/poll")
+async def poll_work(request: Request, environment_id: str) -> Response:
+    principal = await authenticate(request)
+    block_ms = query_int(request, "block_ms", minimum=1, maximum=999)
+    reclaim = query_int(request, "reclaim_older_than_ms", minimum=0)
+    worker_id = worker_id_header(request)
+    env_id = path_id("env", environment_id, "Environment")
+    item = await services(request).queue.poll(
+        principal, env_id, worker_id, block_ms, wm.DEFAULT_RECLAIM_MS if reclaim is None else reclaim
+    )
+    return json_response(None if item is None else wire.work(item))
+
+
+@router.get(_BASE + "/stats")
+async def work_stats(request: Request, environment_id: str) -> Response:
+    principal = await authenticate(request)
+    env_id = path_id("env", environment_id, "Environment")
+    return json_response(wire.stats(await services(request).queue.stats(principal, env_id)))
+
+
+@router.get(_BASE + "/{work_id}")
+async def get_work(request: Request, environment_id: str, work_id: str) -> Response:
+    principal = await authenticate(request)
+    env_id = path_id("env", environment_id, "Environment")
+    item = await services(request).queue.get(principal, env_id, _work_id(work_id, env_id))
+    return json_response(wire.work(item))
+
+
+def _work_id(work_id: str, env_id: str) -> str:
+    return path_id("work", work_id, f"Work item (in environment {env_id})")
+
+
+@router.post(_BASE + "/{work_id}")
+async def update_work(request: Request, environment_id: str, work_id: str) -> Response:
+    principal = await authenticate(request)
+    body = await read_body(request)
+    patch = body.get("metadata")
+    env_id = path_id("env", environment_id, "Environment")
+    queue = services(request).queue
+    if patch is None:
+        item = await queue.get(principal, env_id, _work_id(work_id, env_id))
+    else:
+        item = await queue.mutate(
+            principal, env_id, _work_id(work_id, env_id), lambda w, _: wm.update_metadata(w, patch)
+        )
+    return json_response(wire.work(item))
+
+
+@router.post(_BASE + "/{work_id}/ack")
+async def ack_work(request: Request, environment_id: str, work_id: str) -> Response:
+    principal = await authenticate(request)
+    await read_body(request)
+    worker_id = worker_id_header(request)
+    env_id = path_id("env", environment_id, "Environment")
+    queue = services(request).queue
+    ttl = queue.default_ttl
+    item = await queue.mutate(
+        principal, env_id, _work_id(work_id, env_id), lambda w, now: wm.ack(w, worker_id, now, ttl)
+    )
+    return json_response(wire.work(item))
+
+
+def _expected(request: Request) -> str | Instant | None:
+    raw = query_str(request, "expected_last_heartbeat")
+    if raw is None or raw == wm.NO_HEARTBEAT:
+        return raw
+    try:
+        return parse_ts(raw)
+    except ValueError:
+        raise InvalidRequestError(
+            "expected_last_heartbeat must be NO_HEARTBEAT or an RFC 3339 timestamp",
+            param="expected_last_heartbeat",
+        ) from None
+
+
+@router.post(_BASE + "/{work_id}/heartbeat")
+async def heartbeat_work(request: Request, environment_id: str, work_id: str) -> Response:
+    principal = await authenticate(request)
+    expected = _expected(request)
+    desired = query_int(
+        request,
+        "desired_ttl_seconds",
+        minimum=1,
+        message="desired_ttl_seconds must be a positive integer",
+    )
+    env_id = path_id("env", environment_id, "Environment")
+    queue = services(request).queue
+    ttl_box: list[int] = []
+
+    def beat(item: wm.WorkItem, now: Instant) -> wm.WorkItem:
+        result = wm.heartbeat(item, expected, desired, now, queue.default_ttl)
+        ttl_box.append(result.ttl_seconds)
+        return result.item
+
+    item = await queue.mutate(principal, env_id, _work_id(work_id, env_id), beat)
+    assert item.latest_heartbeat_at is not None
+    return json_response(
+        {
+            "type": "work_heartbeat",
+            "last_heartbeat": format_ts(item.latest_heartbeat_at),
+            "lease_extended": True,
+            "state": item.state.value,
+            "ttl_seconds": ttl_box[-1],
+        }
+    )
+
+
+@router.post(_BASE + "/{work_id}/stop")
+async def stop_work(request: Request, environment_id: str, work_id: str) -> Response:
+    principal = await authenticate(request)
+    body = await read_body(request)
+    force = body_bool(body, "force", False)
+    env_id = path_id("env", environment_id, "Environment")
+    item = await services(request).queue.mutate(
+        principal, env_id, _work_id(work_id, env_id), lambda w, now: wm.stop(w, force, now)
+    )
+    return json_response(wire.work(item))

@@ -1,0 +1,3 @@
+"""The ``workyard`` command line."""
+
+__all__: list[str] = []

@@ -1,0 +1,27 @@
+"""Entry point: ``workyard serve|db|token|env|session|work``."""
+
+from __future__ import annotations
+
+import typer
+
+from workyard.cli import db, environments, serve, sessions, tokens, work
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="workyard",
+    help="Control plane and worker runtime for self-hosted agent environments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(db.app, name="db", help="Database schema management.")
+app.add_typer(tokens.app, name="token", help="Create, list and revoke API tokens.")
+app.add_typer(environments.app, name="env", help="Manage environments.")
+app.add_typer(sessions.app, name="session", help="Manage sessions.")
+app.add_typer(work.app, name="work", help="Inspect and stop work items.")
+
+
+def main() -> None:
+    app()

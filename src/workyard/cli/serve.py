@@ -1,0 +1,123 @@
+"""``workyard serve``: run the API server."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from workyard.api import create_app
+from workyard.cli.local import (
+    DatabaseUrlOption,
+    DataDirOption,
+    admin_token_path,
+    local_settings,
+    write_secret,
+)
+from workyard.config import Settings
+from workyard.domain.models import TokenKind
+from workyard.service.container import Services, build_services
+
+__all__ = ["serve"]
+
+log = logging.getLogger("workyard")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind [env: WORKYARD_HOST]")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port; 0 picks a free one [env: WORKYARD_PORT; 8080]")
+    ] = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    manual_clock: Annotated[
+        bool | None,
+        typer.Option(
+            "--manual-clock",
+            help="Freeze server time; POST /_emulator/clock advances it [env: WORKYARD_MANUAL_CLOCK]",
+        ),
+    ] = None,
+    allow_manual_clock_anywhere: Annotated[
+        bool | None,
+        typer.Option("--allow-manual-clock-anywhere", help="Allow --manual-clock off loopback"),
+    ] = None,
+    default_ttl: Annotated[
+        int | None,
+        typer.Option("--default-ttl", help="Lease TTL in seconds [env: WORKYARD_DEFAULT_TTL_SECONDS]"),
+    ] = None,
+) -> None:
+    """Start the workyard server (SQLite in the data directory unless --database-url is given)."""
+    settings = local_settings(
+        data_dir,
+        database_url,
+        host=host,
+        port=port,
+        manual_clock=manual_clock,
+        allow_manual_clock_anywhere=allow_manual_clock_anywhere,
+        default_ttl_seconds=default_ttl,
+    )
+    if settings.manual_clock and not (
+        _is_loopback(settings.host) or settings.allow_manual_clock_anywhere
+    ):
+        typer.echo(
+            "Refusing --manual-clock on a non-loopback host; add --allow-manual-clock-anywhere.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    asyncio.run(_run(settings))
+
+
+async def _first_start(services: Services, settings: Settings) -> None:
+    if await services.store.count_tokens() > 0:
+        return
+    _, clear = await services.tokens.create("admin (first start)", TokenKind.ADMIN)
+    path = admin_token_path(settings)
+    write_secret(path, clear)
+    typer.echo(f"Created the first admin token (also written to {path}, mode 0600):")
+    typer.echo(f"  {clear}")
+
+
+async def _run(settings: Settings) -> None:
+    services = build_services(settings)
+    await services.start()
+    try:
+        await _first_start(services, settings)
+        sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.host, settings.port))
+        bound_port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(services, manage_lifecycle=False),
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        server = uvicorn.Server(config)
+        clock = " (manual clock)" if settings.manual_clock else ""
+        typer.echo(f"workyard listening on http://{settings.host}:{bound_port}{clock}")
+        typer.echo(f"database: {_redact(settings.resolved_database_url)}")
+        await server.serve(sockets=[sock])
+    finally:
+        await services.stop()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,127 @@
+"""``workyard token create|list|revoke`` (works on the database directly; no HTTP API in v1)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from workyard.cli.local import DatabaseUrlOption, DataDirOption, local_settings
+from workyard.clock import SystemClock, format_ts
+from workyard.domain.models import TokenKind, TokenRecord
+from workyard.errors import WorkyardError
+from workyard.ids import is_id
+from workyard.service.auth import TokenService, parse_duration
+from workyard.store import Store, open_store
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True)
+T = TypeVar("T")
+
+
+def _with_tokens(
+    data_dir: object, database_url: str | None, fn: Callable[[TokenService, Store], Awaitable[T]]
+) -> T:
+    settings = local_settings(data_dir, database_url)  # type: ignore[arg-type]
+
+    async def run() -> T:
+        store = open_store(settings.resolved_database_url)
+        await store.open()
+        try:
+            return await fn(TokenService(store, SystemClock()), store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _as_dict(t: TokenRecord) -> dict[str, object]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "kind": t.kind.value,
+        "environment_ids": list(t.environment_ids),
+        "created_at": format_ts(t.created_at),
+        "expires_at": format_ts(t.expires_at) if t.expires_at is not None else None,
+        "revoked_at": format_ts(t.revoked_at) if t.revoked_at is not None else None,
+    }
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name", help="A label for the token")],
+    kind: Annotated[TokenKind, typer.Option("--kind", help="admin, member or worker")] = (
+        TokenKind.MEMBER
+    ),
+    environment: Annotated[
+        list[str] | None,
+        typer.Option("--environment", help="Restrict a worker token to env_… (repeatable)"),
+    ] = None,
+    expires_in: Annotated[
+        str | None, typer.Option("--expires-in", help="Lifetime such as 30d, 12h, 2w")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    envs = tuple(environment or ())
+    for env_id in envs:
+        if not is_id("env", env_id):
+            raise typer.BadParameter(f"{env_id!r} is not an environment id", param_hint="--environment")
+    if envs and kind is not TokenKind.WORKER:
+        raise typer.BadParameter("only worker tokens can be restricted", param_hint="--environment")
+    try:
+        seconds = parse_duration(expires_in) if expires_in else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--expires-in") from None
+    record, clear = _with_tokens(
+        data_dir, database_url, lambda svc, _: svc.create(name, kind, envs, seconds)
+    )
+    if as_json:
+        typer.echo(json.dumps({**_as_dict(record), "token": clear}, indent=2))
+        return
+    typer.echo(f"Created {record.kind.value} token {record.id} ({record.name}). Shown once:")
+    typer.echo(clear)
+
+
+@app.command("list")
+def list_tokens(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """List tokens (never their secrets)."""
+    records = _with_tokens(data_dir, database_url, lambda _, store: store.list_tokens())
+    if as_json:
+        typer.echo(json.dumps([_as_dict(r) for r in records], indent=2))
+        return
+    table = Table("id", "name", "kind", "environments", "created", "expires", "revoked")
+    for r in records:
+        d = _as_dict(r)
+        table.add_row(
+            r.id, r.name, r.kind.value, ", ".join(r.environment_ids) or "all",
+            str(d["created_at"]), str(d["expires_at"] or "never"), str(d["revoked_at"] or ""),
+        )  # fmt: skip
+    Console().print(table)
+
+
+@app.command("revoke")
+def revoke(
+    token_id: Annotated[str, typer.Argument(help="tok_… id from `workyard token list`")],
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Revoke a token (takes effect on a running server within a few seconds)."""
+    try:
+        record = _with_tokens(data_dir, database_url, lambda svc, _: svc.revoke(token_id))
+    except WorkyardError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked {record.id} ({record.name})")

@@ -1,0 +1,339 @@
+"""Every API operation, written once: a function returning the :class:`Call` to execute.
+
+The sync and async clients expose these functions as methods (``client.environments.create`` is
+:func:`create_environment`), so signatures and docstrings live here only. Paths are relative to the
+API prefix ``/api/v1/cloud``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from workyard.client._base import (
+    NOT_GIVEN,
+    Call,
+    NotGiven,
+    RequestSpec,
+    object_decoder,
+    optional_decoder,
+    page_decoder,
+    path,
+)
+from workyard.client._models import (
+    Deleted,
+    Environment,
+    HeartbeatResult,
+    Page,
+    QueueStats,
+    Session,
+    WorkItem,
+)
+
+__all__ = [
+    "ack_work",
+    "archive_environment",
+    "archive_session",
+    "create_environment",
+    "create_session",
+    "delete_environment",
+    "delete_session",
+    "heartbeat_work",
+    "list_environments",
+    "list_sessions",
+    "list_work",
+    "poll_work",
+    "retrieve_environment",
+    "retrieve_session",
+    "retrieve_work",
+    "stop_work",
+    "update_environment",
+    "update_session",
+    "update_work",
+    "work_stats",
+]
+
+MetadataPatch = Mapping[str, str | None]
+
+_environment = object_decoder(Environment.from_dict)
+_session = object_decoder(Session.from_dict)
+_work = object_decoder(WorkItem.from_dict)
+_deleted = object_decoder(Deleted.from_dict)
+
+
+def _text(value: bool | int | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _params(*pairs: tuple[str, bool | int | str | None]) -> tuple[tuple[str, str], ...]:
+    """Query parameters, dropping the ones whose value is ``None``."""
+    return tuple((key, _text(value)) for key, value in pairs if value is not None)
+
+
+def _page_params(
+    limit: int | None, page: str | None, after_id: str | None, before_id: str | None
+) -> tuple[tuple[str, str], ...]:
+    return _params(
+        ("limit", limit), ("page", page), ("after_id", after_id), ("before_id", before_id)
+    )
+
+
+def _body(**fields: Any) -> dict[str, Any]:
+    """A JSON body of the fields that were given (``None``/``NOT_GIVEN`` are left out)."""
+    return {k: v for k, v in fields.items() if v is not None and not isinstance(v, NotGiven)}
+
+
+def _worker_headers(worker_id: str | None) -> tuple[tuple[str, str], ...]:
+    return (("Worker-ID", worker_id),) if worker_id is not None else ()
+
+
+# Environments
+
+
+def create_environment(
+    name: str,
+    *,
+    description: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> Call[Environment]:
+    """Create an environment; ``config`` e.g. ``{"type": "self_hosted"}``; omitted means cloud."""
+    body = _body(name=name, description=description, config=config, metadata=metadata)
+    return Call(RequestSpec("POST", "/environments", body=body), _environment)
+
+
+def retrieve_environment(environment_id: str) -> Call[Environment]:
+    """Get one environment (archived ones too)."""
+    request = RequestSpec("GET", path("/environments/{}", environment_id), idempotent=True)
+    return Call(request, _environment)
+
+
+def update_environment(
+    environment_id: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    metadata: MetadataPatch | None = None,
+) -> Call[Environment]:
+    """Change the given fields; ``metadata`` is a merge patch (a ``None`` value deletes the key)."""
+    body = _body(name=name, description=description, config=config, metadata=metadata)
+    request = RequestSpec(
+        "POST", path("/environments/{}", environment_id), body=body, idempotent=True
+    )
+    return Call(request, _environment)
+
+
+def list_environments(
+    *,
+    include_archived: bool | None = None,
+    limit: int | None = None,
+    page: str | None = None,
+    after_id: str | None = None,
+    before_id: str | None = None,
+) -> Call[Page[Environment]]:
+    """One page of environments, newest first."""
+    params = (
+        *_params(("include_archived", include_archived)),
+        *_page_params(limit, page, after_id, before_id),
+    )
+    request = RequestSpec("GET", "/environments", params=params, idempotent=True)
+    return Call(request, page_decoder(Environment.from_dict))
+
+
+def archive_environment(environment_id: str) -> Call[Environment]:
+    """Archive an environment (idempotent); its running work keeps flowing."""
+    request = RequestSpec("POST", path("/environments/{}/archive", environment_id), idempotent=True)
+    return Call(request, _environment)
+
+
+def delete_environment(environment_id: str) -> Call[Deleted]:
+    """Delete an environment that no session references (admin tokens only)."""
+    return Call(RequestSpec("DELETE", path("/environments/{}", environment_id)), _deleted)
+
+
+# Sessions
+
+
+def create_session(
+    environment_id: str,
+    *,
+    agent: Any = None,
+    title: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    initial_events: Sequence[Mapping[str, Any]] | None = None,
+) -> Call[Session]:
+    """Create a session in a self-hosted environment, which enqueues its first work item."""
+    events = list(initial_events) if initial_events is not None else None
+    body = _body(
+        environment_id=environment_id,
+        agent=agent,
+        title=title,
+        metadata=metadata,
+        initial_events=events,
+    )
+    return Call(RequestSpec("POST", "/sessions", body=body), _session)
+
+
+def retrieve_session(session_id: str) -> Call[Session]:
+    """Get one session."""
+    return Call(RequestSpec("GET", path("/sessions/{}", session_id), idempotent=True), _session)
+
+
+def update_session(
+    session_id: str,
+    *,
+    title: str | NotGiven | None = NOT_GIVEN,
+    metadata: MetadataPatch | None = None,
+) -> Call[Session]:
+    """Change the title (``None`` clears it) and/or merge-patch the metadata."""
+    body: dict[str, Any] = _body(metadata=metadata)
+    if not isinstance(title, NotGiven):
+        body["title"] = title
+    request = RequestSpec("POST", path("/sessions/{}", session_id), body=body, idempotent=True)
+    return Call(request, _session)
+
+
+def list_sessions(
+    *,
+    environment_id: str | None = None,
+    statuses: Iterable[str] | None = None,
+    include_archived: bool | None = None,
+    order: str | None = None,
+    limit: int | None = None,
+    page: str | None = None,
+    after_id: str | None = None,
+    before_id: str | None = None,
+) -> Call[Page[Session]]:
+    """One page of sessions (``order`` ``desc``, the default, or ``asc``)."""
+    params = (
+        *_params(("environment_id", environment_id)),
+        *(("statuses[]", status) for status in statuses or ()),
+        *_params(("include_archived", include_archived), ("order", order)),
+        *_page_params(limit, page, after_id, before_id),
+    )
+    request = RequestSpec("GET", "/sessions", params=params, idempotent=True)
+    return Call(request, page_decoder(Session.from_dict))
+
+
+def archive_session(session_id: str) -> Call[Session]:
+    """Archive a session; its live work item gets a graceful stop."""
+    request = RequestSpec("POST", path("/sessions/{}/archive", session_id), idempotent=True)
+    return Call(request, _session)
+
+
+def delete_session(session_id: str) -> Call[Deleted]:
+    """Delete a session and its events; its live work item is force-stopped."""
+    return Call(RequestSpec("DELETE", path("/sessions/{}", session_id)), _deleted)
+
+
+# Work
+
+
+def list_work(
+    environment_id: str,
+    *,
+    state: str | Iterable[str] | None = None,
+    limit: int | None = None,
+    page: str | None = None,
+    after_id: str | None = None,
+    before_id: str | None = None,
+) -> Call[Page[WorkItem]]:
+    """One page of an environment's work items, oldest first; ``state`` filters (e.g. "queued")."""
+    states = state if state is None or isinstance(state, str) else ",".join(state)
+    params = (*_params(("state", states)), *_page_params(limit, page, after_id, before_id))
+    request = RequestSpec(
+        "GET", path("/environments/{}/work", environment_id), params, idempotent=True
+    )
+    return Call(request, page_decoder(WorkItem.from_dict))
+
+
+def retrieve_work(environment_id: str, work_id: str) -> Call[WorkItem]:
+    """Get one work item as it is now (lease expiry applied)."""
+    request = RequestSpec(
+        "GET", path("/environments/{}/work/{}", environment_id, work_id), idempotent=True
+    )
+    return Call(request, _work)
+
+
+def update_work(environment_id: str, work_id: str, metadata: MetadataPatch) -> Call[WorkItem]:
+    """Merge-patch a work item's metadata (a ``None`` value deletes the key); any state."""
+    request = RequestSpec(
+        "POST",
+        path("/environments/{}/work/{}", environment_id, work_id),
+        body={"metadata": dict(metadata)},
+        idempotent=True,
+    )
+    return Call(request, _work)
+
+
+def poll_work(
+    environment_id: str,
+    *,
+    block_ms: int | None = None,
+    reclaim_older_than_ms: int | None = None,
+    worker_id: str | None = None,
+) -> Call[WorkItem | None]:
+    """Receive the next deliverable work item, or ``None``; ``block_ms`` (1-999) waits for one."""
+    params = _params(("block_ms", block_ms), ("reclaim_older_than_ms", reclaim_older_than_ms))
+    request = RequestSpec(
+        "GET",
+        path("/environments/{}/work/poll", environment_id),
+        params=params,
+        headers=_worker_headers(worker_id),
+        idempotent=True,
+    )
+    return Call(request, optional_decoder(WorkItem.from_dict))
+
+
+def ack_work(environment_id: str, work_id: str, *, worker_id: str | None = None) -> Call[WorkItem]:
+    """Claim a delivered work item (``queued`` -> ``starting``); pass the polling ``worker_id``."""
+    request = RequestSpec(
+        "POST",
+        path("/environments/{}/work/{}/ack", environment_id, work_id),
+        headers=_worker_headers(worker_id),
+        idempotent=True,
+    )
+    return Call(request, _work)
+
+
+def heartbeat_work(
+    environment_id: str,
+    work_id: str,
+    *,
+    expected_last_heartbeat: str | None = None,
+    desired_ttl_seconds: int | None = None,
+) -> Call[HeartbeatResult]:
+    """Extend the lease; ``expected_last_heartbeat``: ``"NO_HEARTBEAT"`` or the last one seen."""
+    params = _params(
+        ("expected_last_heartbeat", expected_last_heartbeat),
+        ("desired_ttl_seconds", desired_ttl_seconds),
+    )
+    request = RequestSpec(
+        "POST",
+        path("/environments/{}/work/{}/heartbeat", environment_id, work_id),
+        params=params,
+        idempotent=True,
+    )
+    return Call(request, object_decoder(HeartbeatResult.from_dict))
+
+
+def stop_work(environment_id: str, work_id: str, *, force: bool = False) -> Call[WorkItem]:
+    """Stop a work item: gracefully (active -> stopping -> stopped) or, with ``force``, at once."""
+    request = RequestSpec(
+        "POST",
+        path("/environments/{}/work/{}/stop", environment_id, work_id),
+        body={"force": force},
+        idempotent=True,
+    )
+    return Call(request, _work)
+
+
+def work_stats(environment_id: str) -> Call[QueueStats]:
+    """Counters of an environment's work queue."""
+    request = RequestSpec(
+        "GET", path("/environments/{}/work/stats", environment_id), idempotent=True
+    )
+    return Call(request, object_decoder(QueueStats.from_dict))

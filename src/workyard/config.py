@@ -1,0 +1,76 @@
+"""One frozen Settings object, from ``WORKYARD_*`` environment variables and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Settings", "load_settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path(".workyard")
+    database_url: str | None = None
+    default_ttl_seconds: int = 60
+    max_body_bytes: int = 32 * 1024 * 1024
+    sqlite_synchronous: str = "NORMAL"
+    manual_clock: bool = False
+    allow_manual_clock_anywhere: bool = False
+    token_cache_seconds: float = 5.0
+    log_level: str = "info"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``<data dir>/workyard.db``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'workyard.db'}"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the non-``None`` overrides applied."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _convert(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        low = raw.strip().lower()
+        if low in _BOOL_TRUE:
+            return True
+        if low in _BOOL_FALSE:
+            return False
+        raise ValueError(f"WORKYARD_{name.upper()} must be true or false, not {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"WORKYARD_{name.upper()} must be an integer, not {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"WORKYARD_{name.upper()} must be a number, not {raw!r}") from None
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from defaults, then ``WORKYARD_<FIELD>`` variables, then explicit overrides."""
+    env = os.environ if environ is None else environ
+    base = Settings()
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = env.get(f"WORKYARD_{f.name.upper()}")
+        if raw is not None:
+            values[f.name] = _convert(f.name, raw, getattr(base, f.name))
+    return replace(base, **values).with_overrides(**overrides)

@@ -1,0 +1,3 @@
+"""Pure domain logic: no I/O, no clocks, no globals."""
+
+__all__: list[str] = []

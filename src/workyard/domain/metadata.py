@@ -1,0 +1,81 @@
+"""String-only metadata maps and their merge patch (RFC 7396 on a flat map)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workyard.errors import InvalidRequestError
+
+__all__ = [
+    "MAX_KEYS",
+    "MAX_KEY_LENGTH",
+    "MAX_VALUE_LENGTH",
+    "apply_patch",
+    "check_limits",
+    "validate_metadata",
+]
+
+MAX_KEYS = 16
+MAX_KEY_LENGTH = 64
+MAX_VALUE_LENGTH = 512
+
+
+def _error(message: str) -> InvalidRequestError:
+    return InvalidRequestError(message, param="metadata")
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def check_limits(metadata: dict[str, str]) -> None:
+    """Raise unless the map respects the key count and key/value length limits."""
+    for key, value in metadata.items():
+        if not 1 <= len(key) <= MAX_KEY_LENGTH:
+            raise _error(f"metadata key {key[:80]!r} must be 1 to {MAX_KEY_LENGTH} characters long")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise _error(
+                f"metadata value for key {key!r} must be at most {MAX_VALUE_LENGTH} characters long"
+            )
+    if len(metadata) > MAX_KEYS:
+        raise _error(f"metadata may have at most {MAX_KEYS} keys, got {len(metadata)}")
+
+
+def validate_metadata(raw: Any) -> dict[str, str]:
+    """A full metadata map (on create): an object whose values are all strings."""
+    if not isinstance(raw, dict):
+        raise _error("metadata must be an object mapping string keys to string values")
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise _error(f"metadata value for key {key!r} must be a string, not {_type_name(value)}")
+    result: dict[str, str] = dict(raw)
+    check_limits(result)
+    return result
+
+
+def apply_patch(current: dict[str, str], patch: Any) -> dict[str, str]:
+    """Merge ``patch`` into ``current``: strings upsert, ``null`` deletes; limits apply to the result."""
+    if not isinstance(patch, dict):
+        raise _error("metadata must be an object mapping keys to strings or null")
+    result = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, str):
+            result[key] = value
+        else:
+            raise _error(
+                f"metadata value for key {key!r} must be a string or null, not {_type_name(value)}"
+            )
+    check_limits(result)
+    return result

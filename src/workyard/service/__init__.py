@@ -1,0 +1,3 @@
+"""Orchestration: auth, environments, sessions and the work queue over a ``Store``."""
+
+__all__: list[str] = []

@@ -1,0 +1,57 @@
+"""Wire the services together from settings, a store and a clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workyard.clock import Clock, ManualClock, SystemClock
+from workyard.config import Settings
+from workyard.service.auth import TokenService
+from workyard.service.environments import EnvironmentService
+from workyard.service.queue import WorkQueue
+from workyard.service.sessions import SessionService
+from workyard.store import Store, open_store
+
+__all__ = ["Services", "build_services"]
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    clock: Clock
+    tokens: TokenService
+    queue: WorkQueue
+    environments: EnvironmentService
+    sessions: SessionService
+
+    @property
+    def manual_clock(self) -> ManualClock | None:
+        return self.clock if isinstance(self.clock, ManualClock) else None
+
+    async def start(self) -> None:
+        await self.store.open()
+        await self.queue.start()
+
+    async def stop(self) -> None:
+        await self.queue.stop()
+        await self.store.close()
+
+
+def build_services(
+    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+) -> Services:
+    if clock is None:
+        clock = ManualClock() if settings.manual_clock else SystemClock()
+    if store is None:
+        store = open_store(settings.resolved_database_url, synchronous=settings.sqlite_synchronous)
+    queue = WorkQueue(store, clock, settings.default_ttl_seconds)
+    return Services(
+        settings=settings,
+        store=store,
+        clock=clock,
+        tokens=TokenService(store, clock, settings.token_cache_seconds),
+        queue=queue,
+        environments=EnvironmentService(queue),
+        sessions=SessionService(queue),
+    )

@@ -1,0 +1,62 @@
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    environment_ids TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+
+CREATE TABLE environments (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    config TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    archived_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    environment_id TEXT NOT NULL REFERENCES environments (id),
+    agent TEXT NOT NULL,
+    title TEXT,
+    metadata TEXT NOT NULL,
+    work_id TEXT,
+    archived_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    deleted_at INTEGER,
+    version INTEGER NOT NULL
+);
+
+CREATE INDEX sessions_by_environment ON sessions (environment_id, id);
+
+CREATE TABLE work_items (
+    id TEXT PRIMARY KEY,
+    environment_id TEXT NOT NULL REFERENCES environments (id),
+    session_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    acknowledged_at INTEGER,
+    started_at INTEGER,
+    latest_heartbeat_at INTEGER,
+    stop_requested_at INTEGER,
+    stopped_at INTEGER,
+    metadata TEXT NOT NULL,
+    delivered_at INTEGER,
+    delivered_to TEXT,
+    holder TEXT,
+    lease_expires_at INTEGER,
+    version INTEGER NOT NULL
+);
+
+CREATE INDEX work_by_environment ON work_items (environment_id, id);
+CREATE INDEX work_queued ON work_items (environment_id, id) WHERE state = 'queued';
+CREATE INDEX work_leases ON work_items (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+CREATE INDEX work_by_session ON work_items (session_id, id);

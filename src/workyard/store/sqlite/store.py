@@ -1,0 +1,234 @@
+"""The embedded SQLite store: WAL mode, one connection, statements run on the event loop.
+
+Every method runs its statements synchronously (SQLite answers in microseconds), so a method's
+transaction can never interleave with another coroutine's: the event loop is the single writer.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from workyard.clock import Instant
+from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, WorkState
+from workyard.domain.pagination import PageRequest
+from workyard.store import codec
+from workyard.store.base import (
+    Delete,
+    EnvironmentFilter,
+    Insert,
+    QueueSnapshotRow,
+    Record,
+    Replace,
+    SessionFilter,
+    StoreUnavailableError,
+    Write,
+)
+from workyard.store.sql import load_queries
+from workyard.store.sqlite.migrate import migrate
+from workyard.store.window import window
+
+__all__ = ["SqliteStore"]
+
+Q = load_queries("workyard.store.sqlite")
+T = TypeVar("T")
+_INSERT = {TokenRecord: "insert_token", Environment: "insert_environment",
+           Session: "insert_session", WorkItem: "insert_work"}  # fmt: skip
+_REPLACE = {TokenRecord: "replace_token", Environment: "replace_environment",
+            Session: "replace_session", WorkItem: "replace_work"}  # fmt: skip
+_PARAMS: dict[type, Callable[[Any], dict[str, Any]]] = {
+    TokenRecord: codec.token_params,
+    Environment: codec.environment_params,
+    Session: codec.session_params,
+    WorkItem: codec.work_params,
+}
+_DELETE = {Environment: "delete_environment"}
+
+
+class SqliteStore:
+    """``Store`` on a single SQLite file."""
+
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
+        if synchronous.upper() not in ("NORMAL", "FULL"):
+            raise ValueError("sqlite synchronous must be NORMAL or FULL")
+        self.path = path
+        self._synchronous = synchronous.upper()
+        self._conn: sqlite3.Connection | None = None
+
+    # lifecycle -------------------------------------------------------------------------------
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        migrate(conn)
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def ping(self) -> None:
+        self._db.execute("SELECT 1").fetchone()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreUnavailableError("the SQLite store is not open")
+        return self._conn
+
+    def _one(self, name: str, conv: Callable[[sqlite3.Row], T], **params: Any) -> T | None:
+        row = self._db.execute(Q[name], params).fetchone()
+        return None if row is None else conv(row)
+
+    def _all(self, name: str, conv: Callable[[sqlite3.Row], T], **params: Any) -> list[T]:
+        return [conv(row) for row in self._db.execute(Q[name], params).fetchall()]
+
+    # writes ----------------------------------------------------------------------------------
+    async def commit(self, writes: Sequence[Write]) -> bool:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for write in writes:
+                if not self._apply(db, write):
+                    db.execute("ROLLBACK")
+                    return False
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return True
+
+    @staticmethod
+    def _apply(db: sqlite3.Connection, write: Write) -> bool:
+        if isinstance(write, Delete):
+            return db.execute(Q[_DELETE[write.kind]], {"id": write.id}).rowcount == 1
+        record: Record = write.record
+        params = _PARAMS[type(record)](record)
+        if isinstance(write, Insert):
+            db.execute(Q[_INSERT[type(record)]], params)
+            return True
+        assert isinstance(write, Replace)
+        params["expected_version"] = write.expected_version
+        return db.execute(Q[_REPLACE[type(record)]], params).rowcount == 1
+
+    # tokens ----------------------------------------------------------------------------------
+    async def count_tokens(self) -> int:
+        return int(self._db.execute(Q["count_tokens"]).fetchone()[0])
+
+    async def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        return self._one("token_by_hash", codec.token_from_row, token_hash=token_hash)
+
+    async def get_token(self, token_id: str) -> TokenRecord | None:
+        return self._one("get_token", codec.token_from_row, id=token_id)
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        return self._all("list_tokens", codec.token_from_row)
+
+    # environments ----------------------------------------------------------------------------
+    async def get_environment(self, environment_id: str) -> Environment | None:
+        return self._one("get_environment", codec.environment_from_row, id=environment_id)
+
+    async def list_environments(
+        self, flt: EnvironmentFilter, page: PageRequest
+    ) -> list[Environment]:
+        w = window(page, descending=True)
+        name = "list_environments_desc" if w.scan_descending else "list_environments_asc"
+        rows = self._all(
+            name,
+            codec.environment_from_row,
+            lo=w.lo,
+            hi=w.hi,
+            limit=w.limit,
+            include_archived=flt.include_archived,
+            created_gte=flt.created_gte,
+            created_lte=flt.created_lte,
+        )
+        return rows[::-1] if w.reverse else rows
+
+    async def environment_referenced(self, environment_id: str) -> bool:
+        return bool(self._db.execute(Q["environment_referenced"], {"id": environment_id}).fetchone()[0])
+
+    # sessions --------------------------------------------------------------------------------
+    async def get_session(self, session_id: str) -> Session | None:
+        return self._one("get_session", codec.session_from_row, id=session_id)
+
+    async def list_sessions(
+        self, flt: SessionFilter, page: PageRequest, descending: bool
+    ) -> list[Session]:
+        w = window(page, descending=descending)
+        name = "list_sessions_desc" if w.scan_descending else "list_sessions_asc"
+        states = None if flt.states is None else json.dumps([s.value for s in flt.states])
+        rows = self._all(
+            name,
+            codec.session_from_row,
+            lo=w.lo,
+            hi=w.hi,
+            limit=w.limit,
+            environment_id=flt.environment_id,
+            include_archived=flt.include_archived,
+            states=states,
+            created_gt=flt.created_gt,
+            created_gte=flt.created_gte,
+            created_lt=flt.created_lt,
+            created_lte=flt.created_lte,
+        )
+        return rows[::-1] if w.reverse else rows
+
+    # work ------------------------------------------------------------------------------------
+    async def get_work(self, work_id: str) -> WorkItem | None:
+        return self._one("get_work", codec.work_from_row, id=work_id)
+
+    async def list_work(
+        self, environment_id: str, states: tuple[WorkState, ...] | None, page: PageRequest
+    ) -> list[WorkItem]:
+        w = window(page, descending=False)
+        name = "list_work_desc" if w.scan_descending else "list_work_asc"
+        encoded = None if states is None else json.dumps([s.value for s in states])
+        rows = self._all(
+            name,
+            codec.work_from_row,
+            environment_id=environment_id,
+            lo=w.lo,
+            hi=w.hi,
+            limit=w.limit,
+            states=encoded,
+        )
+        return rows[::-1] if w.reverse else rows
+
+    async def claim_work(
+        self, environment_id: str, cutoff: Instant, worker_id: str | None, now: Instant
+    ) -> WorkItem | None:
+        db = self._db
+        params = {"environment_id": environment_id, "cutoff": cutoff, "worker_id": worker_id}
+        row = db.execute(Q["claim_work"], params | {"now": now}).fetchone()
+        return None if row is None else codec.work_from_row(row)
+
+    async def due_work(self, now: Instant, limit: int) -> list[WorkItem]:
+        return self._all("due_work", codec.work_from_row, now=now, limit=limit)
+
+    async def oldest_queued_created_at(self, environment_id: str) -> Instant | None:
+        row = self._db.execute(
+            Q["oldest_queued_created_at"], {"environment_id": environment_id}
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    async def queue_snapshot(self) -> list[QueueSnapshotRow]:
+        return self._all(
+            "queue_snapshot",
+            lambda r: QueueSnapshotRow(
+                r["id"], r["environment_id"], WorkState(r["state"]), r["delivered_at"],
+                r["lease_expires_at"],
+            ),
+        )  # fmt: skip
+
+    async def undelivered_counts(self) -> dict[str, int]:
+        rows = self._db.execute(Q["undelivered_counts"]).fetchall()
+        return {row["environment_id"]: int(row["n"]) for row in rows}
