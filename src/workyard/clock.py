@@ -1,7 +1,7 @@
 """Time, injected. Instants are integer microseconds since the Unix epoch (UTC).
 
-``SystemClock`` reads the wall clock. ``ManualClock`` is frozen until ``advance`` is called; it is what
-``workyard serve --manual-clock`` and the tests use, so nothing ever sleeps to wait for a deadline.
+``SystemClock`` reads the wall clock. ``ManualClock`` is frozen until ``advance`` is called; it is
+what ``workyard serve --manual-clock`` and the tests use, so nothing sleeps to wait for a deadline.
 """
 
 from __future__ import annotations
@@ -104,5 +104,3 @@ def parse_ts(text: str) -> Instant:
         shift = sign * (int(offset[1:3]) * 3600 + int(offset[4:6]) * 60)
     whole = (dt - _EPOCH).days * 86400 + (dt - _EPOCH).seconds - shift
     return whole * _US + micros
-
-

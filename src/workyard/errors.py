@@ -1,8 +1,8 @@
 """One error hierarchy shared by the server and the SDK.
 
-Each class carries its HTTP status, its wire ``error.type`` and a default message. The server renders
-any ``WorkyardError`` as the error envelope in one exception handler; the SDK decodes the envelope back
-into the same classes (see :func:`error_class_for`).
+Each class carries its HTTP status, its wire ``error.type`` and a default message. The server
+renders any ``WorkyardError`` as the error envelope in one exception handler; the SDK decodes the
+envelope back into the same classes (see :func:`error_class_for`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = [
 class WorkyardError(Exception):
     """Base of every error workyard raises or decodes."""
 
-    status: ClassVar[int] = 500
+    status: int = 500
     error_type: ClassVar[str] = "api_error"
     default_message: ClassVar[str] = "Internal server error."
 

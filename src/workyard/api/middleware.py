@@ -38,7 +38,7 @@ def envelope_bytes(request_id: str, error: dict[str, Any]) -> bytes:
 
 
 class RequestContextMiddleware:
-    """Assign the request id, add the ``x-request-id`` header, enforce the body limit while reading."""
+    """Assign the request id, echo it in ``x-request-id``, enforce the body limit while reading."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app

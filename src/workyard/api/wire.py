@@ -88,7 +88,9 @@ def stats(q: QueueStats) -> dict[str, Any]:
     }
 
 
-def page(p: Page[T], render: Callable[[T], dict[str, Any]], key: Callable[[T], str]) -> dict[str, Any]:
+def page(
+    p: Page[T], render: Callable[[T], dict[str, Any]], key: Callable[[T], str]
+) -> dict[str, Any]:
     return {
         "data": [render(row) for row in p.data],
         "first_id": key(p.data[0]) if p.data else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,7 +31,7 @@ DatabaseUrlOption = Annotated[
 ]
 
 
-def local_settings(data_dir: Path | None, database_url: str | None, **extra: object) -> Settings:
+def local_settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> Settings:
     try:
         return load_settings(data_dir=data_dir, database_url=database_url, **extra)
     except ValueError as exc:

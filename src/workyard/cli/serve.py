@@ -48,7 +48,7 @@ def serve(
         bool | None,
         typer.Option(
             "--manual-clock",
-            help="Freeze server time; POST /_emulator/clock advances it [env: WORKYARD_MANUAL_CLOCK]",
+            help="Freeze server time; POST /_emulator/clock moves it [env: WORKYARD_MANUAL_CLOCK]",
         ),
     ] = None,
     allow_manual_clock_anywhere: Annotated[
@@ -57,7 +57,9 @@ def serve(
     ] = None,
     default_ttl: Annotated[
         int | None,
-        typer.Option("--default-ttl", help="Lease TTL in seconds [env: WORKYARD_DEFAULT_TTL_SECONDS]"),
+        typer.Option(
+            "--default-ttl", help="Lease TTL in seconds [env: WORKYARD_DEFAULT_TTL_SECONDS]"
+        ),
     ] = None,
 ) -> None:
     """Start the workyard server (SQLite in the data directory unless --database-url is given)."""
@@ -78,7 +80,9 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(_run(settings))
 
 

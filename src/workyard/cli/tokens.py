@@ -74,7 +74,9 @@ def create(
     envs = tuple(environment or ())
     for env_id in envs:
         if not is_id("env", env_id):
-            raise typer.BadParameter(f"{env_id!r} is not an environment id", param_hint="--environment")
+            raise typer.BadParameter(
+                f"{env_id!r} is not an environment id", param_hint="--environment"
+            )
     if envs and kind is not TokenKind.WORKER:
         raise typer.BadParameter("only worker tokens can be restricted", param_hint="--environment")
     try:

@@ -294,7 +294,6 @@ def ack_work(environment_id: str, work_id: str, *, worker_id: str | None = None)
         "POST",
         path("/environments/{}/work/{}/ack", environment_id, work_id),
         headers=_worker_headers(worker_id),
-        idempotent=True,
     )
     return Call(request, _work)
 

@@ -57,14 +57,16 @@ def validate_metadata(raw: Any) -> dict[str, str]:
         raise _error("metadata must be an object mapping string keys to string values")
     for key, value in raw.items():
         if not isinstance(value, str):
-            raise _error(f"metadata value for key {key!r} must be a string, not {_type_name(value)}")
+            raise _error(
+                f"metadata value for key {key!r} must be a string, not {_type_name(value)}"
+            )
     result: dict[str, str] = dict(raw)
     check_limits(result)
     return result
 
 
 def apply_patch(current: dict[str, str], patch: Any) -> dict[str, str]:
-    """Merge ``patch`` into ``current``: strings upsert, ``null`` deletes; limits apply to the result."""
+    """Merge ``patch`` into ``current``: strings upsert, ``null`` deletes; limits apply after."""
     if not isinstance(patch, dict):
         raise _error("metadata must be an object mapping keys to strings or null")
     result = dict(current)

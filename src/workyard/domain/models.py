@@ -55,7 +55,7 @@ class Environment:
 
 @dataclass(frozen=True, slots=True)
 class WorkItem:
-    """A work item with its lease bookkeeping (the fields after ``metadata`` are not on the wire)."""
+    """A work item and its lease bookkeeping (fields after ``metadata`` are not on the wire)."""
 
     id: str
     environment_id: str

@@ -57,9 +57,9 @@ class Principal:
 
     def require_environment(self, environment_id: str) -> None:
         """Work access: any admin/member; a worker only inside its environments."""
-        if self.kind is TokenKind.WORKER and self.environment_ids:
-            if environment_id not in self.environment_ids:
-                raise PermissionDeniedError("This token is not allowed in this environment.")
+        restricted = self.kind is TokenKind.WORKER and bool(self.environment_ids)
+        if restricted and environment_id not in self.environment_ids:
+            raise PermissionDeniedError("This token is not allowed in this environment.")
 
 
 class TokenService:

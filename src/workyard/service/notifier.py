@@ -34,11 +34,11 @@ class Notifier:
             ev.set()
 
     @staticmethod
-    async def wait(event: asyncio.Event, timeout: float | None) -> None:
-        """Wait for ``event`` for at most ``timeout`` seconds (``None``: until set)."""
-        if timeout is not None and timeout <= 0:
+    async def wait(event: asyncio.Event, seconds: float | None) -> None:
+        """Wait for ``event`` for at most ``seconds`` (``None``: until it is set)."""
+        if seconds is not None and seconds <= 0:
             return
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), seconds)
         except TimeoutError:
             return

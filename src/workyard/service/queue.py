@@ -81,7 +81,7 @@ class WorkQueue:
         self._environments.pop(environment_id, None)
 
     async def environment(self, environment_id: str) -> Environment:
-        """The environment of a work route, checked in spec order (404, then 400 if not self_hosted)."""
+        """A work route's environment, checked in spec order (404, then 400 if not self_hosted)."""
         env = self._environments.get(environment_id)
         if env is None:
             env = await self.store.get_environment(environment_id)
@@ -99,7 +99,9 @@ class WorkQueue:
         principal.require_environment(environment_id)
 
     # writes ------------------------------------------------------------------------------------
-    async def commit(self, writes: Sequence[Write], changes: Sequence[tuple[WorkItem, WorkItem]]) -> bool:
+    async def commit(
+        self, writes: Sequence[Write], changes: Sequence[tuple[WorkItem, WorkItem]]
+    ) -> bool:
         """Commit ``writes``; on success account for each ``(before, after)`` work change."""
         if not await self.store.commit(writes):
             return False

@@ -15,7 +15,7 @@ from workyard.service.auth import Principal
 from workyard.service.queue import WorkQueue
 from workyard.store import Insert, Replace, SessionFilter, Write
 
-__all__ = ["SessionChanges", "SessionService", "UNSET"]
+__all__ = ["UNSET", "SessionChanges", "SessionService"]
 
 _CAS_ATTEMPTS = 20
 UNSET: Any = object()
@@ -55,8 +55,12 @@ class SessionService:
         principal.require_member()
         now = self._clock.now()
         session_id, work_id = new_id("sess"), new_id("work")
-        work = WorkItem(work_id, environment_id, session_id, WorkState.QUEUED, now, metadata=metadata)
-        session = Session(session_id, environment_id, agent, title, metadata, work_id, None, now, now)
+        work = WorkItem(
+            work_id, environment_id, session_id, WorkState.QUEUED, now, metadata=metadata
+        )
+        session = Session(
+            session_id, environment_id, agent, title, metadata, work_id, None, now, now
+        )
         await self._queue.commit([Insert(session), Insert(work)], [])
         self._queue.observe([(None, work)])
         return replace(session, work_state=WorkState.QUEUED)
@@ -85,7 +89,9 @@ class SessionService:
         rows = await self._store.list_sessions(flt, page, descending)
         return make_page(rows, page, lambda s: s.id)
 
-    async def update(self, principal: Principal, session_id: str, changes: SessionChanges) -> Session:
+    async def update(
+        self, principal: Principal, session_id: str, changes: SessionChanges
+    ) -> Session:
         for _ in range(_CAS_ATTEMPTS):
             session = await self._load(principal, session_id)
             principal.require_member()
@@ -109,7 +115,7 @@ class SessionService:
         await self._end(principal, session_id, force=True)
 
     async def _end(self, principal: Principal, session_id: str, force: bool) -> Session:
-        """Archive (graceful stop) or delete (forced stop) a session and its live work, atomically."""
+        """Archive (graceful stop) or delete (forced stop) a session and its live work at once."""
         for _ in range(_CAS_ATTEMPTS):
             session = await self._load(principal, session_id)
             principal.require_member()

@@ -89,7 +89,7 @@ class Store(Protocol):
     async def ping(self) -> None: ...
 
     async def commit(self, writes: Sequence[Write]) -> bool:
-        """Apply all writes in one transaction; ``False`` (and nothing applied) on a version miss."""
+        """Apply all writes in one transaction; ``False`` (nothing applied) on a version miss."""
         ...
 
     # tokens
@@ -119,7 +119,7 @@ class Store(Protocol):
     async def claim_work(
         self, environment_id: str, cutoff: Instant, worker_id: str | None, now: Instant
     ) -> WorkItem | None:
-        """Deliver the oldest ``queued`` item never delivered or delivered at or before ``cutoff``."""
+        """Deliver the oldest ``queued`` item undelivered or delivered at or before ``cutoff``."""
         ...
 
     async def due_work(self, now: Instant, limit: int) -> list[WorkItem]:

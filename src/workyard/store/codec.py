@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from workyard.domain.models import (
     Environment,
@@ -16,6 +15,7 @@ from workyard.domain.models import (
 )
 
 __all__ = [
+    "Row",
     "environment_from_row",
     "environment_params",
     "session_from_row",
@@ -26,7 +26,11 @@ __all__ = [
     "work_params",
 ]
 
-Row = Mapping[str, Any]
+
+class Row(Protocol):
+    """A result row addressable by column name (sqlite3.Row, asyncpg.Record, dict)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 def _dumps(value: Any) -> str:

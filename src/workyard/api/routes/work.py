@@ -7,11 +7,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from workyard.api import wire
-from workyard.api.inputs import body_bool, path_id, query_int, query_str, read_body, worker_id_header
+from workyard.api.inputs import (
+    body_bool,
+    path_id,
+    query_int,
+    query_str,
+    read_body,
+    worker_id_header,
+)
 from workyard.api.routes.common import authenticate, json_response, pagination, services
 from workyard.clock import Instant, format_ts, parse_ts
 from workyard.domain import work as wm
-from workyard.domain.models import WorkState
+from workyard.domain.models import WorkItem, WorkState
 from workyard.errors import InvalidRequestError
 
 __all__ = ["router"]
@@ -28,7 +35,9 @@ def _states(request: Request) -> tuple[WorkState, ...] | None:
         return tuple(WorkState(part) for part in raw.split(","))
     except ValueError:
         allowed = ", ".join(s.value for s in WorkState)
-        raise InvalidRequestError(f"state must be one or more of {allowed}", param="state") from None
+        raise InvalidRequestError(
+            f"state must be one or more of {allowed}", param="state"
+        ) from None
 
 
 @router.get(_BASE)
@@ -49,7 +58,11 @@ async def poll_work(request: Request, environment_id: str) -> Response:
     worker_id = worker_id_header(request)
     env_id = path_id("env", environment_id, "Environment")
     item = await services(request).queue.poll(
-        principal, env_id, worker_id, block_ms, wm.DEFAULT_RECLAIM_MS if reclaim is None else reclaim
+        principal,
+        env_id,
+        worker_id,
+        block_ms,
+        wm.DEFAULT_RECLAIM_MS if reclaim is None else reclaim,
     )
     return json_response(None if item is None else wire.work(item))
 
@@ -130,7 +143,7 @@ async def heartbeat_work(request: Request, environment_id: str, work_id: str) ->
     queue = services(request).queue
     ttl_box: list[int] = []
 
-    def beat(item: wm.WorkItem, now: Instant) -> wm.WorkItem:
+    def beat(item: WorkItem, now: Instant) -> WorkItem:
         result = wm.heartbeat(item, expected, desired, now, queue.default_ttl)
         ttl_box.append(result.ttl_seconds)
         return result.item

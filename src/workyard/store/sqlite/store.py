@@ -35,17 +35,25 @@ __all__ = ["SqliteStore"]
 
 Q = load_queries("workyard.store.sqlite")
 T = TypeVar("T")
-_INSERT = {TokenRecord: "insert_token", Environment: "insert_environment",
-           Session: "insert_session", WorkItem: "insert_work"}  # fmt: skip
-_REPLACE = {TokenRecord: "replace_token", Environment: "replace_environment",
-            Session: "replace_session", WorkItem: "replace_work"}  # fmt: skip
+_INSERT: dict[type, str] = {
+    TokenRecord: "insert_token",
+    Environment: "insert_environment",
+    Session: "insert_session",
+    WorkItem: "insert_work",
+}
+_REPLACE: dict[type, str] = {
+    TokenRecord: "replace_token",
+    Environment: "replace_environment",
+    Session: "replace_session",
+    WorkItem: "replace_work",
+}
 _PARAMS: dict[type, Callable[[Any], dict[str, Any]]] = {
     TokenRecord: codec.token_params,
     Environment: codec.environment_params,
     Session: codec.session_params,
     WorkItem: codec.work_params,
 }
-_DELETE = {Environment: "delete_environment"}
+_DELETE: dict[type, str] = {Environment: "delete_environment"}
 
 
 class SqliteStore:
@@ -154,7 +162,9 @@ class SqliteStore:
         return rows[::-1] if w.reverse else rows
 
     async def environment_referenced(self, environment_id: str) -> bool:
-        return bool(self._db.execute(Q["environment_referenced"], {"id": environment_id}).fetchone()[0])
+        return bool(
+            self._db.execute(Q["environment_referenced"], {"id": environment_id}).fetchone()[0]
+        )
 
     # sessions --------------------------------------------------------------------------------
     async def get_session(self, session_id: str) -> Session | None:
