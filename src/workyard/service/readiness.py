@@ -1,9 +1,9 @@
 """In-memory per-environment readiness index: "could a poll deliver now?" without SQL.
 
 Kept exact by observing every work-item write (``observe(before, after)``) and rebuilt from the
-store at startup. It tracks, per environment, how many ``queued`` items were never delivered, the delivery
-times of delivered-but-unacknowledged items, and the lease deadlines of leased items. Deleted entries
-are left in the heaps and skipped lazily.
+store at startup. It tracks, per environment, how many ``queued`` items were never delivered, the
+delivery times of delivered-but-unacknowledged items, and the lease deadlines of leased items.
+Deleted entries are left in the heaps and skipped lazily.
 """
 
 from __future__ import annotations
