@@ -86,8 +86,12 @@ MetadataOption = Annotated[
     typer.Option("--metadata", "-m", metavar="KEY=VALUE", help="Metadata entry (repeatable)."),
 ]
 
-_stdout = Console(highlight=False)
-_stderr = Console(stderr=True, highlight=False)
+
+def _console(stderr: bool = False) -> Console:
+    """A console on the current stdout/stderr; piped output is not cut at 80 columns."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 1000
+    return Console(file=stream, stderr=stderr, highlight=False, width=width)
 
 
 class CliError(Exception):
@@ -175,7 +179,9 @@ def format_error(error: WorkyardError) -> str:
 
 def fail(message: str) -> NoReturn:
     """Print ``Error: message`` in red on stderr and exit with status 1."""
-    _stderr.print(f"[bold red]Error:[/bold red] [red]{escape(message)}[/red]", soft_wrap=True)
+    _console(stderr=True).print(
+        f"[bold red]Error:[/bold red] [red]{escape(message)}[/red]", soft_wrap=True
+    )
     raise typer.Exit(1)
 
 
@@ -240,7 +246,7 @@ def show_object(obj: HasRaw, as_json: bool) -> None:
     table.add_column(overflow="fold")
     for key, value in obj.raw.items():
         table.add_row(escape(key), escape(_cell(value)))
-    _stdout.print(table)
+    _console().print(table)
 
 
 def show_list(items: Sequence[T], columns: Sequence[Column[T]], as_json: bool) -> None:
@@ -249,11 +255,14 @@ def show_list(items: Sequence[T], columns: Sequence[Column[T]], as_json: bool) -
         print_json([getattr(item, "raw", item) for item in items])
         return
     if not items:
-        _stderr.print("[dim]No results.[/dim]")
+        _console(stderr=True).print("[dim]No results.[/dim]")
         return
+    rows = [[getter(item) or "" for _, getter in columns] for item in items]
     table = Table(header_style="bold")
     for index, (title, _) in enumerate(columns):
-        table.add_column(title, no_wrap=index == 0, overflow="fold")
-    for item in items:
-        table.add_row(*(escape(getter(item) or "") for _, getter in columns))
-    _stdout.print(table)
+        # The first column (the id) is never cut, even on a narrow terminal.
+        widest = max(len(row[index]) for row in rows) if index == 0 else None
+        table.add_column(title, no_wrap=True, min_width=widest)
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    _console().print(table)

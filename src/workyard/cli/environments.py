@@ -44,7 +44,7 @@ COLUMNS: list[Column[Environment]] = [
     ("NAME", lambda e: e.name),
     ("TYPE", lambda e: e.environment_type),
     ("ARCHIVED", lambda e: "yes" if e.archived_at else ""),
-    ("CREATED (UTC)", lambda e: short_ts(e.created_at)),
+    ("CREATED", lambda e: short_ts(e.created_at)),
 ]
 
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Environment id (env_…).")]

@@ -34,7 +34,7 @@ COLUMNS: list[Column[Session]] = [
     ("STATUS", lambda s: s.status),
     ("TITLE", lambda s: s.title),
     ("WORK", lambda s: s.work_id),
-    ("CREATED (UTC)", lambda s: short_ts(s.created_at)),
+    ("CREATED", lambda s: short_ts(s.created_at)),
 ]
 
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Session id (sess_…).")]

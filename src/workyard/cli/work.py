@@ -29,7 +29,7 @@ COLUMNS: list[Column[WorkItem]] = [
     ("ID", lambda w: w.id),
     ("STATE", lambda w: w.state),
     ("SESSION", lambda w: w.session_id),
-    ("CREATED (UTC)", lambda w: short_ts(w.created_at)),
+    ("CREATED", lambda w: short_ts(w.created_at)),
     ("LAST HEARTBEAT", lambda w: short_ts(w.latest_heartbeat_at)),
     ("STOPPED", lambda w: short_ts(w.stopped_at)),
 ]

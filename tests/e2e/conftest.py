@@ -1,0 +1,98 @@
+"""Start real ``workyard serve`` processes on loopback for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    token: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v1/cloud"
+
+    def advance(self, seconds: float) -> str:
+        """Move the server's manual clock."""
+        response = httpx.post(
+            f"{self.url}/_emulator/clock",
+            json={"advance_seconds": seconds},
+            headers={"authorization": f"Bearer {self.token}"},
+        )
+        response.raise_for_status()
+        now: str = response.json()["now"]
+        return now
+
+    def log(self) -> str:
+        return (self.data_dir.parent / f"serve-{self.data_dir.name}.log").read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def workyard_command() -> list[str]:
+    return [sys.executable, "-c", "from workyard.cli.main import main; main()"]
+
+
+def start_server(data_dir: Path, *extra: str, port: int = 0) -> ServerProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("WORKYARD_URL", None)
+    env.pop("WORKYARD_TOKEN", None)
+    cmd = [*workyard_command(), "serve", "--port", str(port), "--data-dir", str(data_dir), *extra]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"serve-{data_dir.name}.log"
+    with log_path.open("a") as log:
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        match = _LISTENING.search(log_path.read_text())
+        if match:
+            token = (data_dir / "admin.token").read_text().strip()
+            _wait_ready(match.group(1))
+            return ServerProcess(match.group(1), token, data_dir, process)
+        time.sleep(0.05)  # waiting for a child process to bind a port, not for a timeout
+    process.kill()
+    raise RuntimeError("workyard serve did not start:\n" + log_path.read_text())
+
+
+def _wait_ready(url: str) -> None:
+    for _ in range(200):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # waiting for a process to bind, not for a timeout under test
+    raise RuntimeError("server never became healthy")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real server with a manual clock on a free loopback port."""
+    proc = start_server(tmp_path / "data", "--manual-clock")
+    try:
+        yield proc
+    finally:
+        proc.stop()
