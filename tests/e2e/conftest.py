@@ -63,11 +63,12 @@ def start_server(data_dir: Path, *extra: str, port: int = 0) -> ServerProcess:
     cmd = [*workyard_command(), "serve", "--port", str(port), "--data-dir", str(data_dir), *extra]
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"serve-{data_dir.name}.log"
+    offset = log_path.stat().st_size if log_path.exists() else 0
     with log_path.open("a") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
-        match = _LISTENING.search(log_path.read_text())
+        match = _LISTENING.search(log_path.read_text()[offset:])
         if match:
             token = (data_dir / "admin.token").read_text().strip()
             _wait_ready(match.group(1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -104,14 +105,16 @@ def list_tokens(
     if as_json:
         typer.echo(json.dumps([_as_dict(r) for r in records], indent=2))
         return
-    table = Table("id", "name", "kind", "environments", "created", "expires", "revoked")
+    table = Table(header_style="bold")
+    for column in ("id", "name", "kind", "environments", "created", "expires", "revoked"):
+        table.add_column(column, no_wrap=column == "id")
     for r in records:
         d = _as_dict(r)
         table.add_row(
             r.id, r.name, r.kind.value, ", ".join(r.environment_ids) or "all",
             str(d["created_at"]), str(d["expires_at"] or "never"), str(d["revoked_at"] or ""),
         )  # fmt: skip
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 1000).print(table)
 
 
 @app.command("revoke")
