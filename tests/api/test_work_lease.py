@@ -277,9 +277,8 @@ async def test_expected_last_heartbeat_compares_instants(
     client: httpx.AsyncClient, clock: ManualClock, env_id: str, form: Any
 ) -> None:
     clock.advance(0.12)
-    last = await take(client, env_id, A)
+    work_id, last = await start(client, env_id, A)
     assert last.endswith(".120000Z")
-    work_id = (await client.get(work_path(env_id))).json()["data"][0]["id"]
     other_form: str = form(last)
     assert other_form != last
     clock.advance(1)
