@@ -38,9 +38,7 @@ async def _call(client: httpx.AsyncClient, method: str, path: str) -> httpx.Resp
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-async def test_missing_authorization_is_401(
-    client_for: ClientFor, method: str, path: str
-) -> None:
+async def test_missing_authorization_is_401(client_for: ClientFor, method: str, path: str) -> None:
     async with client_for(None) as anonymous:
         assert_unauthenticated(await _call(anonymous, method, path))
 

@@ -129,7 +129,10 @@ async def test_self_hosted_refuses_cloud_fields(
         ({"type": "cloud", "networking": ["limited"]}, "config.networking"),
         ({"type": "cloud", "networking": {}}, "config.networking.type"),
         ({"type": "cloud", "networking": {"type": "open"}}, "config.networking.type"),
-        ({"type": "cloud", "networking": {"type": "allowed_hosts"}}, "config.networking.allowed_hosts"),
+        (
+            {"type": "cloud", "networking": {"type": "allowed_hosts"}},
+            "config.networking.allowed_hosts",
+        ),
         (
             {"type": "cloud", "networking": {"type": "allowed_hosts", "allowed_hosts": []}},
             "config.networking.allowed_hosts",
@@ -227,7 +230,8 @@ async def test_update_config_replaces_it_whole(client: httpx.AsyncClient) -> Non
 
 
 @pytest.mark.parametrize(
-    ("kind", "other"), [("self_hosted", "cloud"), ("cloud", "self_hosted"), ("self_hosted", "managed")]
+    ("kind", "other"),
+    [("self_hosted", "cloud"), ("cloud", "self_hosted"), ("self_hosted", "managed")],
 )
 async def test_config_type_cannot_change(client: httpx.AsyncClient, kind: str, other: str) -> None:
     env = await create_environment(client, kind)

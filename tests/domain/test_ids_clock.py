@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import uuid
@@ -41,7 +42,7 @@ def test_unknown_prefix_is_refused() -> None:
 
 def test_ten_thousand_ids_are_strictly_increasing() -> None:
     values = [new_id("work") for _ in range(10_000)]
-    assert all(a < b for a, b in zip(values, values[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(values))
     assert len(set(values)) == len(values)
 
 
@@ -61,7 +62,9 @@ def _fake_time(values: list[int]) -> SimpleNamespace:
     return SimpleNamespace(time_ns=lambda: next(feed))
 
 
-def test_ids_keep_increasing_when_the_wall_clock_steps_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ids_keep_increasing_when_the_wall_clock_steps_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     ms = 1_780_000_000_000
     steps = [ms, ms, ms - 5_000, ms - 10_000, ms + 1, ms + 1]
     monkeypatch.setattr(ids, "time", _fake_time([s * 1_000_000 for s in steps]))

@@ -107,11 +107,11 @@ def test_limits_apply_to_the_patched_result() -> None:
 
 @given(
     st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=8), max_size=8),
-    st.dictionaries(
-        st.text(min_size=1, max_size=8), st.none() | st.text(max_size=8), max_size=8
-    ),
+    st.dictionaries(st.text(min_size=1, max_size=8), st.none() | st.text(max_size=8), max_size=8),
 )
-def test_patch_matches_rfc7396_on_a_flat_map(current: dict[str, str], patch: dict[str, Any]) -> None:
+def test_patch_matches_rfc7396_on_a_flat_map(
+    current: dict[str, str], patch: dict[str, Any]
+) -> None:
     expected = dict(current)
     for key, value in patch.items():
         if value is None:

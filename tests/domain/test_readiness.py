@@ -59,7 +59,9 @@ class ReadinessMachine(RuleBasedStateMachine):
         current = wm.expire(stored, self.now)
         try:
             if operation == "ack":
-                new = wm.ack(current, args["worker"], self.now, TTL)  # type: ignore[arg-type]
+                worker = args["worker"]
+                assert worker is None or isinstance(worker, str)
+                new = wm.ack(current, worker, self.now, TTL)
             elif operation == "heartbeat":
                 expected = wm.NO_HEARTBEAT if args["conditional"] else None
                 ttl = args["ttl"]
@@ -115,7 +117,9 @@ class ReadinessMachine(RuleBasedStateMachine):
         claimed = wm.deliver(stored, worker, self.now)
         self.items[claimed.id] = claimed
         # The service reports the claim with a reconstructed "before" (no delivery record).
-        before = replace(claimed, delivered_at=None, delivered_to=None) if service_before else stored
+        before = (
+            replace(claimed, delivered_at=None, delivered_to=None) if service_before else stored
+        )
         self.index.observe(before, claimed)
 
     @precondition(lambda self: bool(self.items))
