@@ -20,6 +20,7 @@ class Settings:
     default_ttl_seconds: int = 60
     max_body_bytes: int = 32 * 1024 * 1024
     sqlite_synchronous: str = "NORMAL"
+    pg_pool_size: int = 8
     manual_clock: bool = False
     allow_manual_clock_anywhere: bool = False
     token_cache_seconds: float = 5.0

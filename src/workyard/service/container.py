@@ -44,7 +44,11 @@ def build_services(
     if clock is None:
         clock = ManualClock() if settings.manual_clock else SystemClock()
     if store is None:
-        store = open_store(settings.resolved_database_url, synchronous=settings.sqlite_synchronous)
+        store = open_store(
+            settings.resolved_database_url,
+            synchronous=settings.sqlite_synchronous,
+            pool_size=settings.pg_pool_size,
+        )
     queue = WorkQueue(store, clock, settings.default_ttl_seconds)
     return Services(
         settings=settings,

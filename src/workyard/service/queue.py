@@ -14,15 +14,17 @@ from workyard.domain.models import Environment, WorkItem, WorkState
 from workyard.domain.pagination import Page, PageRequest, make_page
 from workyard.errors import InvalidRequestError, NotFoundError, OverloadedError
 from workyard.service.auth import Principal
+from workyard.service.keeper import IndexKeeper
 from workyard.service.notifier import Notifier
 from workyard.service.readiness import ReadinessIndex
-from workyard.store import Replace, Store, Write
+from workyard.store import Replace, Store, WorkChange, Write
 
 __all__ = ["QueueStats", "WorkQueue"]
 
 _CAS_ATTEMPTS = 20
 _POLLERS_WINDOW_US = 30_000_000
 _EXPIRE_BATCH = 500
+_POLLER_FLUSH_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +44,43 @@ class WorkQueue:
         self.default_ttl = default_ttl
         self.index = ReadinessIndex()
         self.notifier = Notifier()
+        self._sweep_wake = asyncio.Event()
+        self.keeper = IndexKeeper(
+            self.index, self.notifier, self._sweep_wake.set, replicated=store.replicated
+        )
         self._environments: dict[str, Environment] = {}
         self._pollers: dict[str, dict[str, Instant]] = {}
-        self._sweep_wake = asyncio.Event()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._unflushed: dict[tuple[str, str], Instant] = {}
+        self._tasks: list[asyncio.Task[None]] = []
         clock.on_advance(self._on_clock_advance)
 
     # lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
-        self.index.load(await self.store.undelivered_counts(), await self.store.queue_snapshot())
-        self._sweeper = asyncio.create_task(self._sweep_loop(), name="workyard-sweeper")
+        if self.store.replicated:
+            await self.store.follow(self.keeper)
+            self._tasks.append(asyncio.create_task(self._flush_loop(), name="workyard-pollers"))
+        else:
+            self.index.load(await self.store.readiness_snapshot())
+        self._tasks.append(asyncio.create_task(self._sweep_loop(), name="workyard-sweeper"))
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+                await task
+        self._tasks.clear()
+
+    async def _flush_loop(self) -> None:
+        """Share who polled with the other replicas (stats' workers_polling), off the poll path."""
+        while True:
+            await asyncio.sleep(_POLLER_FLUSH_SECONDS)
+            seen, self._unflushed = self._unflushed, {}
+            try:
+                if seen:
+                    await self.store.record_pollers([(e, w, t) for (e, w), t in seen.items()])
+                await self.store.forget_pollers(self.clock.now() - 2 * _POLLERS_WINDOW_US)
+            except Exception:  # the database is away; keep the entries for the next round
+                self._unflushed = seen | self._unflushed
 
     def _on_clock_advance(self) -> None:
         self._sweep_wake.set()
@@ -74,6 +96,8 @@ class WorkQueue:
                 continue
             deadline = self.index.next_deadline()
             delay = None if deadline is None else self.clock.real_delay(deadline)
+            if not self.keeper.ready:  # replicated and the feed is down: check now and then
+                delay = 1.0 if delay is None else min(delay, 1.0)
             await Notifier.wait(self._sweep_wake, delay)
 
     # environments (cached: their type never changes) -------------------------------------------
@@ -100,22 +124,14 @@ class WorkQueue:
 
     # writes ------------------------------------------------------------------------------------
     async def commit(
-        self, writes: Sequence[Write], changes: Sequence[tuple[WorkItem, WorkItem]]
+        self, writes: Sequence[Write], changes: Sequence[tuple[WorkItem | None, WorkItem | None]]
     ) -> bool:
-        """Commit ``writes``; on success account for each ``(before, after)`` work change."""
-        if not await self.store.commit(writes):
-            return False
-        self.observe(changes)
-        return True
-
-    def observe(self, changes: Sequence[tuple[WorkItem | None, WorkItem | None]]) -> None:
-        for before, after in changes:
-            self.index.observe(before, after)
-            if after is not None:
-                if after.lease_expires_at is not None:
-                    self._sweep_wake.set()
-                if after.state is WorkState.QUEUED:
-                    self.notifier.notify(after.environment_id)
+        """Commit ``writes``, which change work items as ``(before, after)`` describes."""
+        described = [WorkChange.of(before, after) for before, after in changes]
+        self.keeper.before_commit(described)
+        committed = await self.store.commit(writes, described)
+        self.keeper.after_commit(described, committed)
+        return committed
 
     async def expire_due(self) -> None:
         """Persist every lease that has expired by now (cheap when the index says none has)."""
@@ -182,17 +198,23 @@ class WorkQueue:
     async def stats(self, principal: Principal, environment_id: str) -> QueueStats:
         await self._authorized_env(principal, environment_id)
         await self.expire_due()
+        if not self.keeper.ready:
+            raise OverloadedError("The queue index is resynchronizing with the database; retry.")
         now = self.clock.now()
         depth, pending = self.index.counts(environment_id, now, wm.PENDING_WINDOW_MS)
         oldest = await self.store.oldest_queued_created_at(environment_id)
-        return QueueStats(depth, pending, oldest, self._count_pollers(environment_id, now))
+        return QueueStats(depth, pending, oldest, await self._count_pollers(environment_id, now))
 
-    def _count_pollers(self, environment_id: str, now: Instant) -> int:
+    async def _count_pollers(self, environment_id: str, now: Instant) -> int:
         seen = self._pollers.get(environment_id, {})
         for worker, at in list(seen.items()):
             if now - at >= _POLLERS_WINDOW_US:
                 del seen[worker]
-        return len(seen)
+        workers = set(seen)
+        if self.store.replicated:
+            since = now - _POLLERS_WINDOW_US
+            workers |= await self.store.recent_pollers(environment_id, since)
+        return len(workers)
 
     # poll --------------------------------------------------------------------------------------
     async def poll(
@@ -206,7 +228,10 @@ class WorkQueue:
         """Deliver the oldest deliverable item, waiting up to ``block_ms`` for one to appear."""
         await self._authorized_env(principal, environment_id)
         if worker_id is not None:
-            self._pollers.setdefault(environment_id, {})[worker_id] = self.clock.now()
+            now = self.clock.now()
+            self._pollers.setdefault(environment_id, {})[worker_id] = now
+            if self.store.replicated:
+                self._unflushed[(environment_id, worker_id)] = now
         give_up = time.monotonic() + (block_ms or 0) / 1000
         while True:
             wake = self.notifier.event(environment_id)
@@ -226,11 +251,16 @@ class WorkQueue:
         now = self.clock.now()
         if self.index.next_deadline() is not None:
             await self.expire_due()
-        if not self.index.may_deliver(environment_id, now, reclaim_ms):
+        if not self.keeper.may_deliver(environment_id, now, reclaim_ms):
             return None
-        cutoff = now - reclaim_ms * 1000
-        claimed = await self.store.claim_work(environment_id, cutoff, worker_id, now)
-        if claimed is not None:
-            before = replace(claimed, delivered_at=None, delivered_to=None)
-            self.index.observe(before, claimed)
+        marker = [WorkChange("", environment_id, None, None)]
+        self.keeper.before_commit(marker)
+        claimed = await self.store.claim_work(
+            environment_id, now - reclaim_ms * 1000, worker_id, now
+        )
+        if claimed is None:
+            self.keeper.after_commit(marker, committed=False)
+            return None
+        before = replace(claimed, delivered_at=None, delivered_to=None)
+        self.keeper.after_commit([WorkChange.of(before, claimed)], committed=True)
         return claimed

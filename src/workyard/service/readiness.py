@@ -9,12 +9,11 @@ Deleted entries are left in the heaps and skipped lazily.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from workyard.clock import Instant
 from workyard.domain.models import WorkItem, WorkState
-from workyard.store.base import QueueSnapshotRow
+from workyard.store.base import ItemSummary, ReadinessSnapshot, WorkChange
 
 __all__ = ["ReadinessIndex"]
 
@@ -52,32 +51,31 @@ class ReadinessIndex:
             env = self._envs[environment_id] = _Env()
         return env
 
-    def load(self, undelivered: dict[str, int], rows: Iterable[QueueSnapshotRow]) -> None:
+    def load(self, snapshot: ReadinessSnapshot) -> None:
+        """Start over from a store snapshot."""
         self._envs.clear()
         self._deadlines.clear()
         self._deadline_heap.clear()
         self._deadline_env.clear()
-        for env_id, count in undelivered.items():
+        for env_id, count in snapshot.undelivered.items():
             self._env(env_id).undelivered = count
-        for row in rows:
-            self._add(row.id, row.environment_id, row.state, row.delivered_at, row.lease_expires_at)
+        for row in snapshot.rows:
+            summary = ItemSummary(row.state, row.delivered_at, row.lease_expires_at)
+            self._add(row.id, row.environment_id, summary)
 
     def observe(self, before: WorkItem | None, after: WorkItem | None) -> None:
         """Account for one write that changed ``before`` into ``after`` (either may be ``None``)."""
-        if before is not None:
-            self._remove(before)
-        if after is not None:
-            self._add(after.id, after.environment_id, after.state, after.delivered_at,
-                      after.lease_expires_at)  # fmt: skip
+        self.apply(WorkChange.of(before, after))
 
-    def _add(
-        self,
-        item_id: str,
-        env_id: str,
-        state: WorkState,
-        delivered_at: Instant | None,
-        lease: Instant | None,
-    ) -> None:
+    def apply(self, change: WorkChange) -> None:
+        """Account for one committed change (from this server or, replicated, from any)."""
+        if change.before is not None:
+            self._remove(change.id, change.environment_id, change.before)
+        if change.after is not None:
+            self._add(change.id, change.environment_id, change.after)
+
+    def _add(self, item_id: str, env_id: str, summary: ItemSummary) -> None:
+        state, delivered_at, lease = summary.state, summary.delivered_at, summary.lease_expires_at
         env = self._env(env_id)
         if state is WorkState.QUEUED:
             if delivered_at is None:
@@ -93,13 +91,13 @@ class ReadinessIndex:
             self._deadline_env[item_id] = env_id
             heapq.heappush(self._deadline_heap, (lease, item_id))
 
-    def _remove(self, item: WorkItem) -> None:
-        env = self._env(item.environment_id)
-        if env.delivered.pop(item.id, None) is None and item.state is WorkState.QUEUED:
+    def _remove(self, item_id: str, env_id: str, summary: ItemSummary) -> None:
+        env = self._env(env_id)
+        if env.delivered.pop(item_id, None) is None and summary.state is WorkState.QUEUED:
             env.undelivered = max(0, env.undelivered - 1)
-        env.leases.pop(item.id, None)
-        if self._deadlines.pop(item.id, None) is not None:
-            self._deadline_env.pop(item.id, None)
+        env.leases.pop(item_id, None)
+        if self._deadlines.pop(item_id, None) is not None:
+            self._deadline_env.pop(item_id, None)
 
     def forget_due(self, now: Instant) -> None:
         """Drop deadlines at or before ``now`` that the store no longer has (stale entries)."""

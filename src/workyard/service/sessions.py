@@ -61,8 +61,7 @@ class SessionService:
         session = Session(
             session_id, environment_id, agent, title, metadata, work_id, None, now, now
         )
-        await self._queue.commit([Insert(session), Insert(work)], [])
-        self._queue.observe([(None, work)])
+        await self._queue.commit([Insert(session), Insert(work)], [(None, work)])
         return replace(session, work_state=WorkState.QUEUED)
 
     async def _load(self, principal: Principal, session_id: str) -> Session:

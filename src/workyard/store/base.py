@@ -11,15 +11,19 @@ from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, 
 from workyard.domain.pagination import PageRequest
 
 __all__ = [
+    "ChangeFeed",
     "Delete",
     "EnvironmentFilter",
     "Insert",
+    "ItemSummary",
     "QueueSnapshotRow",
+    "ReadinessSnapshot",
     "Record",
     "Replace",
     "SessionFilter",
     "Store",
     "StoreUnavailableError",
+    "WorkChange",
     "Write",
 ]
 
@@ -81,15 +85,74 @@ class QueueSnapshotRow:
     lease_expires_at: Instant | None
 
 
+@dataclass(frozen=True, slots=True)
+class ItemSummary:
+    """The readiness facts of one work item at one version."""
+
+    state: WorkState
+    delivered_at: Instant | None
+    lease_expires_at: Instant | None
+
+    @staticmethod
+    def of(item: WorkItem | None) -> ItemSummary | None:
+        if item is None:
+            return None
+        return ItemSummary(item.state, item.delivered_at, item.lease_expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkChange:
+    """One committed work-item change, as the readiness index (and other replicas) need it."""
+
+    id: str
+    environment_id: str
+    before: ItemSummary | None
+    after: ItemSummary | None
+
+    @staticmethod
+    def of(before: WorkItem | None, after: WorkItem | None) -> WorkChange:
+        item = after if after is not None else before
+        assert item is not None
+        return WorkChange(
+            item.id, item.environment_id, ItemSummary.of(before), ItemSummary.of(after)
+        )
+
+
+class ChangeFeed(Protocol):
+    """Receives a replicated store's work changes (see ``Store.follow``)."""
+
+    def reset(self, snapshot: ReadinessSnapshot) -> None: ...
+    def changes(self, changes: Sequence[WorkChange], own: bool) -> None: ...
+    def lost(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessSnapshot:
+    """What the readiness index is rebuilt from; ``token`` orders it against change feeds."""
+
+    undelivered: dict[str, int]
+    rows: list[QueueSnapshotRow]
+    token: str | None = None
+
+
 class Store(Protocol):
-    """Everything the service layer needs from a database."""
+    """Everything the service layer needs from a database.
+
+    ``replicated`` stores (PostgreSQL) may be shared by several servers: they publish every work
+    change to all of them through ``follow``; a single-node store (SQLite) leaves that to us.
+    """
+
+    replicated: bool
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> None: ...
 
-    async def commit(self, writes: Sequence[Write]) -> bool:
-        """Apply all writes in one transaction; ``False`` (nothing applied) on a version miss."""
+    async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
+        """Apply all writes in one transaction; ``False`` (nothing applied) on a version miss.
+
+        ``changes`` describe the work-item writes; replicated stores publish them on commit.
+        """
         ...
 
     # tokens
@@ -127,10 +190,18 @@ class Store(Protocol):
         ...
 
     async def oldest_queued_created_at(self, environment_id: str) -> Instant | None: ...
-    async def queue_snapshot(self) -> list[QueueSnapshotRow]:
-        """Every queued or leased item's readiness facts (startup only)."""
+    async def readiness_snapshot(self) -> ReadinessSnapshot:
+        """Per-environment undelivered counts and every delivered or leased item (startup only)."""
         ...
 
-    async def undelivered_counts(self) -> dict[str, int]:
-        """Per environment, queued items never delivered (startup only)."""
+    # replicated stores only (single-node stores accept the calls and do nothing)
+    async def follow(self, feed: ChangeFeed) -> None:
+        """Deliver a snapshot, then every committed work change from any server, to ``feed``."""
         ...
+
+    async def record_pollers(self, seen: Sequence[tuple[str, str, Instant]]) -> None:
+        """Remember ``(environment_id, worker_id, polled_at)`` for other replicas' stats."""
+        ...
+
+    async def recent_pollers(self, environment_id: str, since: Instant) -> set[str]: ...
+    async def forget_pollers(self, before: Instant) -> None: ...

@@ -18,11 +18,16 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
-def open_store(url: str, *, synchronous: str = "NORMAL") -> Store:
-    """A store for ``url`` (not yet opened)."""
+def open_store(url: str, *, synchronous: str = "NORMAL", pool_size: int = 8) -> Store:
+    """A store for ``url`` (not yet opened): ``sqlite:///path`` or ``postgresql://…``."""
     path = sqlite_path(url)
     if path is not None:
         from workyard.store.sqlite.store import SqliteStore
 
         return SqliteStore(path, synchronous=synchronous)
-    raise ValueError(f"unsupported database URL {url.split(':', 1)[0]}:… (use sqlite:///path)")
+    if url.startswith(("postgresql://", "postgres://")):
+        from workyard.store.postgres.store import PostgresStore
+
+        return PostgresStore(url, pool_size=pool_size)
+    scheme = url.split(":", 1)[0]
+    raise ValueError(f"unsupported database URL {scheme}:… (use sqlite:///path or postgresql://…)")

@@ -17,14 +17,17 @@ from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, 
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import (
+    ChangeFeed,
     Delete,
     EnvironmentFilter,
     Insert,
     QueueSnapshotRow,
+    ReadinessSnapshot,
     Record,
     Replace,
     SessionFilter,
     StoreUnavailableError,
+    WorkChange,
     Write,
 )
 from workyard.store.sql import load_queries
@@ -58,6 +61,8 @@ _DELETE: dict[type, str] = {Environment: "delete_environment"}
 
 class SqliteStore:
     """``Store`` on a single SQLite file."""
+
+    replicated = False
 
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
@@ -100,7 +105,7 @@ class SqliteStore:
         return [conv(row) for row in self._db.execute(Q[name], params).fetchall()]
 
     # writes ----------------------------------------------------------------------------------
-    async def commit(self, writes: Sequence[Write]) -> bool:
+    async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -230,7 +235,22 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else int(row[0])
 
-    async def queue_snapshot(self) -> list[QueueSnapshotRow]:
+    async def readiness_snapshot(self) -> ReadinessSnapshot:
+        return ReadinessSnapshot(self._undelivered_counts(), self._queue_snapshot())
+
+    async def follow(self, feed: ChangeFeed) -> None:
+        return None
+
+    async def record_pollers(self, seen: Sequence[tuple[str, str, Instant]]) -> None:
+        return None
+
+    async def recent_pollers(self, environment_id: str, since: Instant) -> set[str]:
+        return set()
+
+    async def forget_pollers(self, before: Instant) -> None:
+        return None
+
+    def _queue_snapshot(self) -> list[QueueSnapshotRow]:
         return self._all(
             "queue_snapshot",
             lambda r: QueueSnapshotRow(
@@ -239,6 +259,6 @@ class SqliteStore:
             ),
         )  # fmt: skip
 
-    async def undelivered_counts(self) -> dict[str, int]:
+    def _undelivered_counts(self) -> dict[str, int]:
         rows = self._db.execute(Q["undelivered_counts"]).fetchall()
         return {row["environment_id"]: int(row["n"]) for row in rows}

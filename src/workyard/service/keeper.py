@@ -1,0 +1,84 @@
+"""Keeps the readiness index in step with committed work changes, on one server or many.
+
+Single node (SQLite): every change is applied right after its commit, and the index is exact.
+Replicated (PostgreSQL): every replica applies every change, its own included, from the
+database's change feed, in commit order, so all replicas hold the same index. Until a replica's own
+change comes back through the feed, polls of that environment ask the database (read-your-writes);
+while the feed is down, every poll asks the database. Correctness never depends on a notification.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from workyard.clock import Instant
+from workyard.domain.models import WorkState
+from workyard.service.notifier import Notifier
+from workyard.service.readiness import ReadinessIndex
+from workyard.store.base import ReadinessSnapshot, WorkChange
+
+__all__ = ["IndexKeeper"]
+
+
+class IndexKeeper:
+    def __init__(
+        self,
+        index: ReadinessIndex,
+        notifier: Notifier,
+        wake_sweeper: Callable[[], None],
+        replicated: bool,
+    ) -> None:
+        self.index = index
+        self.replicated = replicated
+        self.ready = not replicated
+        self._notifier = notifier
+        self._wake_sweeper = wake_sweeper
+        self._unechoed: Counter[str] = Counter()
+
+    # commits made by this server ---------------------------------------------------------------
+    def before_commit(self, changes: Sequence[WorkChange]) -> None:
+        if self.replicated:
+            self._unechoed.update(c.environment_id for c in changes)
+
+    def after_commit(self, changes: Sequence[WorkChange], committed: bool) -> None:
+        if not self.replicated:
+            if committed:
+                self._apply_all(changes)
+            return
+        if not committed:
+            self._unechoed.subtract(c.environment_id for c in changes)
+
+    # the change feed (replicated stores) -------------------------------------------------------
+    def reset(self, snapshot: ReadinessSnapshot) -> None:
+        self.index.load(snapshot)
+        self._unechoed.clear()
+        self.ready = True
+        self._wake_sweeper()
+        self._notifier.notify_all()
+
+    def changes(self, changes: Sequence[WorkChange], own: bool) -> None:
+        if own:
+            self._unechoed.subtract(c.environment_id for c in changes)
+        self._apply_all(changes)
+
+    def lost(self) -> None:
+        self.ready = False
+        self._notifier.notify_all()
+
+    def _apply_all(self, changes: Sequence[WorkChange]) -> None:
+        for change in changes:
+            self.index.apply(change)
+            after = change.after
+            if after is None:
+                continue
+            if after.lease_expires_at is not None:
+                self._wake_sweeper()
+            if after.state is WorkState.QUEUED:
+                self._notifier.notify(change.environment_id)
+
+    # questions ---------------------------------------------------------------------------------
+    def may_deliver(self, environment_id: str, now: Instant, reclaim_ms: int) -> bool:
+        if not self.ready or self._unechoed[environment_id] > 0:
+            return True
+        return self.index.may_deliver(environment_id, now, reclaim_ms)

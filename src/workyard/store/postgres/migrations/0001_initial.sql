@@ -1,0 +1,69 @@
+CREATE TABLE tokens (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    environment_ids TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT,
+    revoked_at BIGINT
+);
+
+CREATE TABLE environments (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    config TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    archived_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    version BIGINT NOT NULL
+);
+
+CREATE TABLE sessions (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    environment_id TEXT COLLATE "C" NOT NULL REFERENCES environments (id),
+    agent TEXT NOT NULL,
+    title TEXT,
+    metadata TEXT NOT NULL,
+    work_id TEXT,
+    archived_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    deleted_at BIGINT,
+    version BIGINT NOT NULL
+);
+
+CREATE INDEX sessions_by_environment ON sessions (environment_id, id);
+
+CREATE TABLE work_items (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    environment_id TEXT COLLATE "C" NOT NULL REFERENCES environments (id),
+    session_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    acknowledged_at BIGINT,
+    started_at BIGINT,
+    latest_heartbeat_at BIGINT,
+    stop_requested_at BIGINT,
+    stopped_at BIGINT,
+    metadata TEXT NOT NULL,
+    delivered_at BIGINT,
+    delivered_to TEXT,
+    holder TEXT,
+    lease_expires_at BIGINT,
+    version BIGINT NOT NULL
+);
+
+CREATE INDEX work_by_environment ON work_items (environment_id, id);
+CREATE INDEX work_queued ON work_items (environment_id, id) WHERE state = 'queued';
+CREATE INDEX work_leases ON work_items (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+CREATE INDEX work_by_session ON work_items (session_id, id);
+
+CREATE TABLE worker_polls (
+    environment_id TEXT NOT NULL,
+    worker_id TEXT NOT NULL,
+    last_poll_at BIGINT NOT NULL,
+    PRIMARY KEY (environment_id, worker_id)
+);

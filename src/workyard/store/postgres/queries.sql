@@ -1,0 +1,178 @@
+-- name: count_tokens
+SELECT COUNT(*) FROM tokens;
+
+-- name: token_by_hash
+SELECT * FROM tokens WHERE token_hash = :token_hash;
+
+-- name: get_token
+SELECT * FROM tokens WHERE id = :id;
+
+-- name: list_tokens
+SELECT * FROM tokens ORDER BY id;
+
+-- name: insert_token
+INSERT INTO tokens (id, name, kind, token_hash, environment_ids, created_at, expires_at, revoked_at)
+VALUES (:id, :name, :kind, :token_hash, :environment_ids, :created_at, :expires_at, :revoked_at);
+
+-- name: replace_token
+UPDATE tokens SET name = :name, expires_at = :expires_at, revoked_at = :revoked_at
+WHERE id = :id;
+
+-- name: get_environment
+SELECT * FROM environments WHERE id = :id;
+
+-- name: insert_environment
+INSERT INTO environments (id, name, description, config, metadata, archived_at, created_at, updated_at, version)
+VALUES (:id, :name, :description, :config, :metadata, :archived_at, :created_at, :updated_at, :version);
+
+-- name: replace_environment
+UPDATE environments
+SET name = :name, description = :description, config = :config, metadata = :metadata,
+    archived_at = :archived_at, updated_at = :updated_at, version = :version
+WHERE id = :id AND version = :expected_version;
+
+-- name: delete_environment
+DELETE FROM environments
+WHERE id = :id AND NOT EXISTS (SELECT 1 FROM sessions WHERE environment_id = :id);
+
+-- name: environment_referenced
+SELECT EXISTS (SELECT 1 FROM sessions WHERE environment_id = :id);
+
+-- name: list_environments_desc
+SELECT * FROM environments
+WHERE id < :hi::text AND id > :lo::text
+  AND (:include_archived::boolean OR archived_at IS NULL)
+  AND (:created_gte::bigint IS NULL OR created_at >= :created_gte)
+  AND (:created_lte::bigint IS NULL OR created_at <= :created_lte)
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_environments_asc
+SELECT * FROM environments
+WHERE id < :hi::text AND id > :lo::text
+  AND (:include_archived::boolean OR archived_at IS NULL)
+  AND (:created_gte::bigint IS NULL OR created_at >= :created_gte)
+  AND (:created_lte::bigint IS NULL OR created_at <= :created_lte)
+ORDER BY id ASC LIMIT :limit;
+
+-- name: get_session
+SELECT s.*, w.state AS work_state
+FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
+WHERE s.id = :id AND s.deleted_at IS NULL;
+
+-- name: insert_session
+INSERT INTO sessions (id, environment_id, agent, title, metadata, work_id, archived_at, created_at, updated_at, deleted_at, version)
+VALUES (:id, :environment_id, :agent, :title, :metadata, :work_id, :archived_at, :created_at, :updated_at, :deleted_at, :version);
+
+-- name: replace_session
+UPDATE sessions
+SET title = :title, metadata = :metadata, work_id = :work_id, archived_at = :archived_at,
+    updated_at = :updated_at, deleted_at = :deleted_at, version = :version
+WHERE id = :id AND version = :expected_version;
+
+-- name: list_sessions_desc
+SELECT s.*, w.state AS work_state
+FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
+WHERE s.id < :hi::text AND s.id > :lo::text AND s.deleted_at IS NULL
+  AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:include_archived::boolean OR s.archived_at IS NULL)
+  AND (:states::text[] IS NULL OR w.state = ANY(:states::text[]))
+  AND (:created_gt::bigint IS NULL OR s.created_at > :created_gt)
+  AND (:created_gte::bigint IS NULL OR s.created_at >= :created_gte)
+  AND (:created_lt::bigint IS NULL OR s.created_at < :created_lt)
+  AND (:created_lte::bigint IS NULL OR s.created_at <= :created_lte)
+ORDER BY s.id DESC LIMIT :limit;
+
+-- name: list_sessions_asc
+SELECT s.*, w.state AS work_state
+FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
+WHERE s.id < :hi::text AND s.id > :lo::text AND s.deleted_at IS NULL
+  AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:include_archived::boolean OR s.archived_at IS NULL)
+  AND (:states::text[] IS NULL OR w.state = ANY(:states::text[]))
+  AND (:created_gt::bigint IS NULL OR s.created_at > :created_gt)
+  AND (:created_gte::bigint IS NULL OR s.created_at >= :created_gte)
+  AND (:created_lt::bigint IS NULL OR s.created_at < :created_lt)
+  AND (:created_lte::bigint IS NULL OR s.created_at <= :created_lte)
+ORDER BY s.id ASC LIMIT :limit;
+
+-- name: get_work
+SELECT * FROM work_items WHERE id = :id;
+
+-- name: insert_work
+INSERT INTO work_items (id, environment_id, session_id, state, created_at, acknowledged_at, started_at,
+    latest_heartbeat_at, stop_requested_at, stopped_at, metadata, delivered_at, delivered_to, holder,
+    lease_expires_at, version)
+VALUES (:id, :environment_id, :session_id, :state, :created_at, :acknowledged_at, :started_at,
+    :latest_heartbeat_at, :stop_requested_at, :stopped_at, :metadata, :delivered_at, :delivered_to,
+    :holder, :lease_expires_at, :version);
+
+-- name: replace_work
+UPDATE work_items
+SET state = :state, acknowledged_at = :acknowledged_at, started_at = :started_at,
+    latest_heartbeat_at = :latest_heartbeat_at, stop_requested_at = :stop_requested_at,
+    stopped_at = :stopped_at, metadata = :metadata, delivered_at = :delivered_at,
+    delivered_to = :delivered_to, holder = :holder, lease_expires_at = :lease_expires_at,
+    version = :version
+WHERE id = :id AND version = :expected_version;
+
+-- name: list_work_asc
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+  AND (:states::text[] IS NULL OR state = ANY(:states::text[]))
+ORDER BY environment_id ASC, id ASC LIMIT :limit;
+
+-- name: list_work_desc
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+  AND (:states::text[] IS NULL OR state = ANY(:states::text[]))
+ORDER BY environment_id DESC, id DESC LIMIT :limit;
+
+-- name: claim_work
+UPDATE work_items
+SET delivered_at = :now, delivered_to = :worker_id, version = version + 1
+WHERE id = (
+    SELECT id FROM work_items
+    WHERE environment_id = :environment_id AND state = 'queued'
+      AND (delivered_at IS NULL OR delivered_at <= :cutoff)
+    ORDER BY environment_id, id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING *;
+
+-- name: due_work
+SELECT * FROM work_items
+WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= :now
+ORDER BY lease_expires_at LIMIT :limit;
+
+-- name: oldest_queued_created_at
+SELECT created_at FROM work_items
+WHERE environment_id = :environment_id AND state = 'queued'
+ORDER BY environment_id, id LIMIT 1;
+
+-- name: queue_snapshot
+SELECT id, environment_id, state, delivered_at, lease_expires_at FROM work_items
+WHERE (state = 'queued' AND delivered_at IS NOT NULL) OR lease_expires_at IS NOT NULL;
+
+-- name: undelivered_counts
+SELECT environment_id, COUNT(*) AS n FROM work_items
+WHERE state = 'queued' AND delivered_at IS NULL
+GROUP BY environment_id;
+
+-- name: record_poller
+INSERT INTO worker_polls (environment_id, worker_id, last_poll_at)
+VALUES (:environment_id, :worker_id, :last_poll_at)
+ON CONFLICT (environment_id, worker_id)
+DO UPDATE SET last_poll_at = GREATEST(worker_polls.last_poll_at, EXCLUDED.last_poll_at);
+
+-- name: recent_pollers
+SELECT worker_id FROM worker_polls
+WHERE environment_id = :environment_id AND last_poll_at > :since;
+
+-- name: forget_pollers
+DELETE FROM worker_polls WHERE last_poll_at <= :before;
+
+-- name: notify
+SELECT pg_notify(:channel, json_build_object('o', :origin::text, 'x', txid_current(), 'c', :changes::json)::text);
+
+-- name: current_snapshot
+SELECT pg_current_snapshot()::text;

@@ -1,0 +1,337 @@
+"""The PostgreSQL store (asyncpg): many stateless replicas share one database.
+
+Claims use ``FOR UPDATE SKIP LOCKED``; every work change is published with ``NOTIFY`` in its own
+transaction, so replicas keep their readiness indexes exact (see ``feed.py``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import asyncpg
+
+from workyard.clock import Instant
+from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, WorkState
+from workyard.domain.pagination import PageRequest
+from workyard.store import codec
+from workyard.store.base import (
+    ChangeFeed,
+    Delete,
+    EnvironmentFilter,
+    Insert,
+    ReadinessSnapshot,
+    Record,
+    SessionFilter,
+    StoreUnavailableError,
+    WorkChange,
+    Write,
+)
+from workyard.store.named import Compiled, compile_named
+from workyard.store.postgres.feed import CHANNEL, Follower, encode_changes
+from workyard.store.postgres.migrate import migrate
+from workyard.store.postgres.snapshot import read_snapshot
+from workyard.store.sql import load_queries
+from workyard.store.window import window
+
+__all__ = ["PostgresStore"]
+
+Q: dict[str, Compiled] = {
+    name: compile_named(sql) for name, sql in load_queries("workyard.store.postgres").items()
+}
+T = TypeVar("T")
+_INSERT: dict[type, str] = {
+    TokenRecord: "insert_token",
+    Environment: "insert_environment",
+    Session: "insert_session",
+    WorkItem: "insert_work",
+}
+_REPLACE: dict[type, str] = {
+    TokenRecord: "replace_token",
+    Environment: "replace_environment",
+    Session: "replace_session",
+    WorkItem: "replace_work",
+}
+_PARAMS: dict[type, Callable[[Any], dict[str, Any]]] = {
+    TokenRecord: codec.token_params,
+    Environment: codec.environment_params,
+    Session: codec.session_params,
+    WorkItem: codec.work_params,
+}
+_DELETE: dict[type, str] = {Environment: "delete_environment"}
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+)
+_NOTIFY_CHUNK = 20  # changes per NOTIFY payload (PostgreSQL caps payloads at 8000 bytes)
+
+
+class PostgresStore:
+    """``Store`` on PostgreSQL ≥ 14."""
+
+    replicated = True
+
+    def __init__(
+        self, url: str, *, pool_size: int = 8, schema: str | None = None, origin: str | None = None
+    ) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self.schema = schema
+        self.origin = origin or secrets.token_hex(8)
+        self._pool: asyncpg.Pool | None = None
+        self._follower: Follower | None = None
+
+    def _server_settings(self) -> dict[str, str]:
+        settings = {"plan_cache_mode": "force_custom_plan", "application_name": "workyard"}
+        if self.schema:
+            settings["search_path"] = self.schema
+        return settings
+
+    async def connect(self) -> asyncpg.Connection:
+        """A dedicated connection with this store's settings (listener, migrations, tools)."""
+        try:
+            conn: asyncpg.Connection = await asyncpg.connect(
+                self.url, server_settings=self._server_settings()
+            )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"cannot connect to PostgreSQL: {exc}") from exc
+        return conn
+
+    # lifecycle -------------------------------------------------------------------------------
+    async def open(self) -> None:
+        conn = await self.connect()
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url,
+                min_size=1,
+                max_size=self.pool_size,
+                server_settings=self._server_settings(),
+                statement_cache_size=0,
+            )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"cannot connect to PostgreSQL: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._follower is not None:
+            await self._follower.stop()
+            self._follower = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def follow(self, feed: ChangeFeed) -> None:
+        """Deliver a snapshot, then every later work change (from any replica) to ``feed``."""
+        self._follower = Follower(self, feed)
+        await self._follower.start()
+
+    @asynccontextmanager
+    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+        if self._pool is None:
+            raise StoreUnavailableError("the PostgreSQL store is not open")
+        try:
+            async with self._pool.acquire() as conn:
+                yield conn
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"PostgreSQL is unavailable: {exc}") from exc
+
+    async def ping(self) -> None:
+        async with self._conn() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def _one(self, name: str, conv: Callable[[Any], T], **params: Any) -> T | None:
+        q = Q[name]
+        async with self._conn() as conn:
+            row = await conn.fetchrow(q.sql, *q.args(params))
+        return None if row is None else conv(row)
+
+    async def _all(self, name: str, conv: Callable[[Any], T], **params: Any) -> list[T]:
+        q = Q[name]
+        async with self._conn() as conn:
+            rows = await conn.fetch(q.sql, *q.args(params))
+        return [conv(row) for row in rows]
+
+    # writes ----------------------------------------------------------------------------------
+    async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
+        try:
+            async with self._conn() as conn, conn.transaction():
+                for write in writes:
+                    if not await self._apply(conn, write):
+                        raise _Rollback()
+                await self._notify(conn, changes)
+        except _Rollback:
+            return False
+        return True
+
+    async def _notify(self, conn: asyncpg.Connection, changes: Sequence[WorkChange]) -> None:
+        q = Q["notify"]
+        for start in range(0, len(changes), _NOTIFY_CHUNK):
+            payload = encode_changes(changes[start : start + _NOTIFY_CHUNK])
+            params = {"channel": CHANNEL, "origin": self.origin, "changes": payload}
+            await conn.execute(q.sql, *q.args(params))
+
+    @staticmethod
+    async def _apply(conn: asyncpg.Connection, write: Write) -> bool:
+        if isinstance(write, Delete):
+            q = Q[_DELETE[write.kind]]
+            status = await conn.execute(q.sql, *q.args({"id": write.id}))
+            return bool(status.endswith(" 1"))
+        record: Record = write.record
+        params = _PARAMS[type(record)](record)
+        if isinstance(write, Insert):
+            q = Q[_INSERT[type(record)]]
+            await conn.execute(q.sql, *q.args(params))
+            return True
+        params["expected_version"] = write.expected_version
+        q = Q[_REPLACE[type(record)]]
+        status = await conn.execute(q.sql, *q.args(params))
+        return bool(status.endswith(" 1"))
+
+    # tokens ----------------------------------------------------------------------------------
+    async def count_tokens(self) -> int:
+        async with self._conn() as conn:
+            return int(await conn.fetchval(Q["count_tokens"].sql))
+
+    async def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        return await self._one("token_by_hash", codec.token_from_row, token_hash=token_hash)
+
+    async def get_token(self, token_id: str) -> TokenRecord | None:
+        return await self._one("get_token", codec.token_from_row, id=token_id)
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        return await self._all("list_tokens", codec.token_from_row)
+
+    # environments ----------------------------------------------------------------------------
+    async def get_environment(self, environment_id: str) -> Environment | None:
+        return await self._one("get_environment", codec.environment_from_row, id=environment_id)
+
+    async def list_environments(
+        self, flt: EnvironmentFilter, page: PageRequest
+    ) -> list[Environment]:
+        w = window(page, descending=True)
+        name = "list_environments_desc" if w.scan_descending else "list_environments_asc"
+        rows = await self._all(
+            name,
+            codec.environment_from_row,
+            lo=w.lo,
+            hi=w.hi,
+            limit=w.limit,
+            include_archived=flt.include_archived,
+            created_gte=flt.created_gte,
+            created_lte=flt.created_lte,
+        )
+        return rows[::-1] if w.reverse else rows
+
+    async def environment_referenced(self, environment_id: str) -> bool:
+        async with self._conn() as conn:
+            q = Q["environment_referenced"]
+            return bool(await conn.fetchval(q.sql, *q.args({"id": environment_id})))
+
+    # sessions --------------------------------------------------------------------------------
+    async def get_session(self, session_id: str) -> Session | None:
+        return await self._one("get_session", codec.session_from_row, id=session_id)
+
+    async def list_sessions(
+        self, flt: SessionFilter, page: PageRequest, descending: bool
+    ) -> list[Session]:
+        w = window(page, descending=descending)
+        name = "list_sessions_desc" if w.scan_descending else "list_sessions_asc"
+        rows = await self._all(
+            name,
+            codec.session_from_row,
+            lo=w.lo,
+            hi=w.hi,
+            limit=w.limit,
+            environment_id=flt.environment_id,
+            include_archived=flt.include_archived,
+            states=None if flt.states is None else [s.value for s in flt.states],
+            created_gt=flt.created_gt,
+            created_gte=flt.created_gte,
+            created_lt=flt.created_lt,
+            created_lte=flt.created_lte,
+        )
+        return rows[::-1] if w.reverse else rows
+
+    # work ------------------------------------------------------------------------------------
+    async def get_work(self, work_id: str) -> WorkItem | None:
+        return await self._one("get_work", codec.work_from_row, id=work_id)
+
+    async def list_work(
+        self, environment_id: str, states: tuple[WorkState, ...] | None, page: PageRequest
+    ) -> list[WorkItem]:
+        w = window(page, descending=False)
+        name = "list_work_desc" if w.scan_descending else "list_work_asc"
+        rows = await self._all(
+            name,
+            codec.work_from_row,
+            environment_id=environment_id,
+            lo=w.lo,
+            hi=w.hi,
+            limit=w.limit,
+            states=None if states is None else [s.value for s in states],
+        )
+        return rows[::-1] if w.reverse else rows
+
+    async def claim_work(
+        self, environment_id: str, cutoff: Instant, worker_id: str | None, now: Instant
+    ) -> WorkItem | None:
+        q = Q["claim_work"]
+        params = {"environment_id": environment_id, "cutoff": cutoff, "worker_id": worker_id}
+        async with self._conn() as conn, conn.transaction():
+            row = await conn.fetchrow(q.sql, *q.args(params | {"now": now}))
+            if row is None:
+                return None
+            item = codec.work_from_row(row)
+            before = WorkItem(item.id, item.environment_id, item.session_id, item.state, 0)
+            await self._notify(conn, [WorkChange.of(before, item)])
+        return item
+
+    async def due_work(self, now: Instant, limit: int) -> list[WorkItem]:
+        return await self._all("due_work", codec.work_from_row, now=now, limit=limit)
+
+    async def oldest_queued_created_at(self, environment_id: str) -> Instant | None:
+        q = Q["oldest_queued_created_at"]
+        async with self._conn() as conn:
+            value = await conn.fetchval(q.sql, *q.args({"environment_id": environment_id}))
+        return None if value is None else int(value)
+
+    async def readiness_snapshot(self) -> ReadinessSnapshot:
+        async with self._conn() as conn:
+            return await read_snapshot(conn, Q)
+
+    # pollers (workers_polling across replicas) -----------------------------------------------
+    async def record_pollers(self, seen: Sequence[tuple[str, str, Instant]]) -> None:
+        q = Q["record_poller"]
+        async with self._conn() as conn:
+            await conn.executemany(
+                q.sql,
+                [
+                    q.args({"environment_id": e, "worker_id": w, "last_poll_at": t})
+                    for e, w, t in seen
+                ],
+            )
+
+    async def recent_pollers(self, environment_id: str, since: Instant) -> set[str]:
+        rows = await self._all(
+            "recent_pollers", lambda r: str(r["worker_id"]), environment_id=environment_id,
+            since=since,
+        )  # fmt: skip
+        return set(rows)
+
+    async def forget_pollers(self, before: Instant) -> None:
+        q = Q["forget_pollers"]
+        async with self._conn() as conn:
+            await conn.execute(q.sql, *q.args({"before": before}))
+
+
+class _Rollback(Exception):
+    pass
