@@ -14,6 +14,10 @@ from workyard.clock import ManualClock, parse_ts
 from workyard.config import Settings
 from workyard.domain.models import TokenKind
 from workyard.service.container import Services, build_services
+from workyard.store import Store
+from workyard.store.postgres.store import PostgresStore
+
+from tests.pg import PG_URL, fresh_schema, require_postgres
 
 API = "http://testserver/api/v1/cloud"
 START = parse_ts("2026-07-01T08:00:00.000000Z")
@@ -31,9 +35,30 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, manual_clock=True, token_cache_seconds=0.0)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test that touches a store runs on both backends."""
+    name: str = request.param
+    if name == "postgres":
+        require_postgres()
+    return name
+
+
 @pytest.fixture
-async def services(settings: Settings, clock: ManualClock) -> AsyncIterator[Services]:
-    svc = build_services(settings, clock=clock)
+async def store(backend: str, settings: Settings) -> AsyncIterator[Store | None]:
+    """``None`` means the default store of ``settings`` (SQLite in the temporary data dir)."""
+    if backend == "sqlite":
+        yield None
+        return
+    async with fresh_schema() as schema:
+        yield PostgresStore(PG_URL, schema=schema, pool_size=4)
+
+
+@pytest.fixture
+async def services(
+    settings: Settings, clock: ManualClock, store: Store | None
+) -> AsyncIterator[Services]:
+    svc = build_services(settings, clock=clock, store=store)
     await svc.start()
     try:
         yield svc

@@ -1,10 +1,10 @@
-"""Entry point: ``workyard serve|db|token|env|session|work``."""
+"""Entry point: ``workyard serve|db|token|env|session|work|worker``."""
 
 from __future__ import annotations
 
 import typer
 
-from workyard.cli import db, environments, serve, sessions, tokens, work
+from workyard.cli import db, environments, serve, sessions, tokens, work, worker
 
 __all__ = ["app", "main"]
 
@@ -22,6 +22,9 @@ app.add_typer(tokens.app, name="token", help="Create, list and revoke API tokens
 app.add_typer(environments.app, name="env", help="Manage environments.")
 app.add_typer(sessions.app, name="session", help="Manage sessions.")
 app.add_typer(work.app, name="work", help="Inspect and stop work items.")
+app.add_typer(
+    worker.app, name="worker", help="Run a worker that executes sessions on this machine."
+)
 
 
 def main() -> None:

@@ -120,5 +120,6 @@ class EnvironmentService:
         if await self._store.environment_referenced(environment_id):
             raise referenced
         if not await self._store.commit([Delete(Environment, environment_id)]):
+            await self._load(environment_id)  # deleted meanwhile → 404
             raise referenced
         self._queue.forget_environment(environment_id)

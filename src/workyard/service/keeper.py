@@ -9,6 +9,8 @@ while the feed is down, every poll asks the database. Correctness never depends 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -35,6 +37,7 @@ class IndexKeeper:
         self._notifier = notifier
         self._wake_sweeper = wake_sweeper
         self._unechoed: Counter[str] = Counter()
+        self._echoed = asyncio.Event()
 
     # commits made by this server ---------------------------------------------------------------
     def before_commit(self, changes: Sequence[WorkChange]) -> None:
@@ -60,6 +63,8 @@ class IndexKeeper:
     def changes(self, changes: Sequence[WorkChange], own: bool) -> None:
         if own:
             self._unechoed.subtract(c.environment_id for c in changes)
+            self._echoed.set()
+            self._echoed = asyncio.Event()
         self._apply_all(changes)
 
     def lost(self) -> None:
@@ -78,6 +83,17 @@ class IndexKeeper:
                 self._notifier.notify(change.environment_id)
 
     # questions ---------------------------------------------------------------------------------
+    async def settled(self, environment_id: str, seconds: float = 2.0) -> None:
+        """Wait (briefly) until this server's own changes to the environment are in the index."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while self.ready and self._unechoed[environment_id] > 0:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._echoed.wait(), remaining)
+
     def may_deliver(self, environment_id: str, now: Instant, reclaim_ms: int) -> bool:
         if not self.ready or self._unechoed[environment_id] > 0:
             return True

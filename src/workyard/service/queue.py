@@ -198,6 +198,7 @@ class WorkQueue:
     async def stats(self, principal: Principal, environment_id: str) -> QueueStats:
         await self._authorized_env(principal, environment_id)
         await self.expire_due()
+        await self.keeper.settled(environment_id)
         if not self.keeper.ready:
             raise OverloadedError("The queue index is resynchronizing with the database; retry.")
         now = self.clock.now()

@@ -55,6 +55,11 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def _detail(error: BaseException) -> str:
+    """The error's own message (an API error's, without status and request id)."""
+    return error.message if isinstance(error, WorkyardError) else str(error)
+
+
 @dataclass(frozen=True)
 class LogRecord:
     """One status line before formatting."""
@@ -79,14 +84,15 @@ def format_text(record: LogRecord) -> str:
 
 def format_json(record: LogRecord) -> str:
     """One JSON object on one line; the event's fields never override the common keys."""
-    obj: dict[str, FieldValue] = {**record.fields}
-    obj.update(
-        time=_iso(record.time),
-        level=record.level,
-        event=record.event,
-        work_id=record.work_id,
-        message=record.message,
-    )
+    obj: dict[str, FieldValue] = {
+        "time": _iso(record.time),
+        "level": record.level,
+        "event": record.event,
+        "work_id": record.work_id,
+        "message": record.message,
+    }
+    for key, value in record.fields.items():
+        obj.setdefault(key, value)
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -140,7 +146,7 @@ class StatusLog:
             f"poll failed ({reason}) — retrying in {retry_in:.1f}s",
             level="warning",
             reason=reason,
-            error=str(error),
+            error=_detail(error),
             retry_in=round(retry_in, 3),
         )
 
@@ -151,10 +157,10 @@ class StatusLog:
         reason = describe_error(error)
         self.emit(
             "worker_fatal",
-            f"giving up: poll refused ({reason}): {error}",
+            f"giving up: the server refused the poll ({reason}): {_detail(error)}",
             level="error",
             reason=reason,
-            error=str(error),
+            error=_detail(error),
         )
 
     def shutting_down(self, running: int, grace: float) -> None:
@@ -188,7 +194,7 @@ class StatusLog:
             work_id=work_id,
             level="warning",
             reason=reason,
-            error=str(error),
+            error=_detail(error),
         )
 
     def active(self, work_id: str) -> None:
@@ -227,7 +233,7 @@ class StatusLog:
             work_id=work_id,
             level="warning",
             reason=reason,
-            error=str(error),
+            error=_detail(error),
             retry_in=round(retry_in, 3),
             lost_in=round(lost_in, 3),
         )
@@ -245,14 +251,31 @@ class StatusLog:
             grace=grace,
         )
 
-    def failed(self, work_id: str, what: str, error: BaseException) -> None:
+    def retrying(self, work_id: str, what: str, error: BaseException, retry_in: float) -> None:
         reason = describe_error(error)
         self.emit(
+            "retrying",
+            f"{what} failed ({reason}) — retrying in {retry_in:.1f}s",
+            work_id=work_id,
+            level="warning",
+            what=what,
+            reason=reason,
+            error=_detail(error),
+            retry_in=round(retry_in, 3),
+        )
+
+    def failed(self, work_id: str, what: str, error: BaseException) -> None:
+        reason = describe_error(error)
+        if isinstance(error, WorkyardError):
+            message = f"{what} failed ({reason}): {error.message}"
+        else:
+            message = f"{what} failed: {reason}"
+        self.emit(
             "failed",
-            f"{what} failed: {error}",
+            message,
             work_id=work_id,
             level="error",
             what=what,
             reason=reason,
-            error=str(error),
+            error=_detail(error),
         )

@@ -1,0 +1,231 @@
+"""``workyard worker run``: run a command for each session of a self-hosted environment.
+
+Exit status: 0 after a clean end (``--once``, ``--until-empty``, or a drained shutdown on the first
+SIGTERM/SIGINT); 1 when the server refuses the worker (bad token, unknown environment…) or an option
+is wrong; 128 + N when a second signal N forced it to kill its commands and exit at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from workyard.cli.common import (
+    CliError,
+    DataDirOption,
+    TokenOption,
+    UrlOption,
+    fail,
+    resolve_data_dir,
+    resolve_token,
+    resolve_url,
+)
+from workyard.client import AsyncClient
+from workyard.errors import WorkyardError
+from workyard.worker import CommandHandler, StatusLog, Worker
+
+__all__ = ["LogFormat", "app", "run"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@dataclass(frozen=True)
+class _Options:
+    url: str
+    token: str
+    environment_id: str
+    argv: list[str]
+    concurrency: int
+    worker_id: str | None
+    ttl: int
+    grace: float
+    once: bool
+    until_empty: bool
+    log_format: LogFormat
+
+
+def _opt(*names: str, env: str, help: str, **kwargs: Any) -> Any:
+    """An option read from ``--flag`` or, when absent, from the environment variable ``env``."""
+    return typer.Option(*names, envvar=env, show_envvar=True, help=help, **kwargs)
+
+
+@app.command("run", context_settings={"allow_interspersed_args": False, "max_content_width": 100})
+def run(
+    command: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="COMMAND",
+            help="The program to run for each session (after `--`). It gets the session's JSON on "
+            "stdin and WORKYARD_URL, WORKYARD_TOKEN, WORKYARD_ENVIRONMENT_ID, WORKYARD_WORK_ID, "
+            "WORKYARD_SESSION_ID and WORKYARD_WORKER_ID in its environment; its exit code is "
+            "recorded as the item's exit_code metadata.",
+            show_default=False,
+        ),
+    ],
+    environment: Annotated[
+        str,
+        _opt(
+            "--environment",
+            "-e",
+            env="WORKYARD_ENVIRONMENT_ID",
+            help="The self-hosted environment to take work from (env_…).",
+            show_default=False,
+        ),
+    ],
+    concurrency: Annotated[
+        int,
+        _opt(
+            "--concurrency",
+            "-c",
+            env="WORKYARD_WORKER_CONCURRENCY",
+            help="Run up to N items at once (never polls for more).",
+            min=1,
+        ),
+    ] = 1,
+    worker_id: Annotated[
+        str | None,
+        _opt(
+            "--worker-id",
+            env="WORKYARD_WORKER_ID",
+            help="Worker-ID sent with polls and acks [default: <hostname>-<random>].",
+            show_default=False,
+        ),
+    ] = None,
+    ttl: Annotated[
+        int,
+        _opt(
+            "--ttl",
+            env="WORKYARD_WORKER_TTL",
+            help="Lease asked for in each heartbeat, seconds; heartbeats go every TTL/3.",
+            min=10,
+            max=600,
+        ),
+    ] = 60,
+    grace: Annotated[
+        float,
+        _opt(
+            "--grace",
+            env="WORKYARD_WORKER_GRACE",
+            help="Seconds between SIGTERM and SIGKILL on a stop request; on shutdown, how long "
+            "running commands may finish before they are stopped.",
+            min=0.0,
+        ),
+    ] = 30.0,
+    once: Annotated[
+        bool,
+        _opt("--once", env="WORKYARD_WORKER_ONCE", help="Handle one item, then exit."),
+    ] = False,
+    until_empty: Annotated[
+        bool,
+        _opt(
+            "--until-empty",
+            env="WORKYARD_WORKER_UNTIL_EMPTY",
+            help="Exit when a poll finds nothing and no item is running.",
+        ),
+    ] = False,
+    log_format: Annotated[
+        LogFormat,
+        _opt(
+            "--log-format",
+            env="WORKYARD_WORKER_LOG_FORMAT",
+            help="Status lines on stderr: text, or one JSON object per line.",
+            case_sensitive=False,
+        ),
+    ] = LogFormat.text,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run a worker: poll ENV's queue and run COMMAND for each session, until stopped.
+
+    Usage: workyard worker run -e ENV [OPTIONS] -- COMMAND [ARGS]...
+
+    The API token is --token, else WORKYARD_TOKEN, else the data dir's admin.token, else
+    QODER_PAT. SIGTERM or Ctrl-C stops polling and lets running commands finish for up to
+    --grace seconds (then stops them); a second signal kills them and exits at once.
+    """
+    if once and until_empty:
+        raise typer.BadParameter("--once and --until-empty exclude each other")
+    try:
+        resolved_token = resolve_token(token, resolve_data_dir(data_dir))
+    except CliError as exc:
+        fail(str(exc))
+    options = _Options(
+        resolve_url(url),
+        resolved_token,
+        environment,
+        list(command),
+        concurrency,
+        worker_id,
+        ttl,
+        grace,
+        once,
+        until_empty,
+        log_format,
+    )
+    raise typer.Exit(asyncio.run(_run(options)))
+
+
+class _Signals:
+    """First SIGTERM/SIGINT: drain. Second: force. Remembers the last signal for the status."""
+
+    def __init__(self, worker: Worker, signals: Sequence[signal.Signals]) -> None:
+        self.worker = worker
+        self.received: signal.Signals | None = None
+        self._signals = signals
+        loop = asyncio.get_running_loop()
+        for sig in signals:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        self.received = sig
+        self.worker.request_shutdown()
+
+    def remove(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            loop.remove_signal_handler(sig)
+
+
+async def _run(options: _Options) -> int:
+    try:
+        client = AsyncClient(options.url, options.token)
+    except ValueError as exc:  # a malformed URL
+        fail(str(exc))
+    async with client:
+        try:
+            worker = Worker(
+                client,
+                options.environment_id,
+                CommandHandler(options.argv, grace=options.grace),
+                concurrency=options.concurrency,
+                ttl=options.ttl,
+                worker_id=options.worker_id,
+                grace=options.grace,
+                once=options.once,
+                until_empty=options.until_empty,
+                log=StatusLog(options.log_format.value),
+            )
+        except ValueError as exc:
+            fail(str(exc))
+        handlers = _Signals(worker, (signal.SIGTERM, signal.SIGINT))
+        try:
+            await worker.run()
+        except WorkyardError:
+            return 1  # already logged as worker_fatal
+        finally:
+            handlers.remove()
+    if worker.forced:
+        return 128 + (handlers.received or signal.SIGTERM)
+    return 0

@@ -1,0 +1,67 @@
+"""PostgreSQL for tests: ``WORKYARD_TEST_POSTGRES_URL``; each test gets a fresh schema.
+
+When PostgreSQL is unreachable the PostgreSQL tests skip with the reason — except under ``CI=true``,
+where that is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+
+import asyncpg
+import pytest
+
+PG_URL = os.environ.get("WORKYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@cache
+def _unreachable_reason() -> str | None:
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_URL, timeout=5)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any failure to connect means "unreachable"
+        return f"PostgreSQL unreachable at WORKYARD_TEST_POSTGRES_URL ({type(exc).__name__}: {exc})"
+    return None
+
+
+def require_postgres() -> None:
+    """Skip (or, under CI=true, fail) the calling test when PostgreSQL cannot be reached."""
+    reason = _unreachable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason + " — PostgreSQL tests must run under CI=true")
+    pytest.skip(reason)
+
+
+@asynccontextmanager
+async def fresh_schema() -> AsyncIterator[str]:
+    """A new empty schema, dropped afterwards."""
+    schema = f"wy_test_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+    try:
+        yield schema
+    finally:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+def schema_url(schema: str) -> str:
+    """A database URL whose connections use ``schema`` (for server processes)."""
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
