@@ -1,4 +1,4 @@
-"""Shared fixtures: services on a temporary SQLite file with a manual clock, an in-process client."""
+"""Shared fixtures: services on SQLite and PostgreSQL with a manual clock, in-process clients."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.pg import PG_URL, fresh_schema, require_postgres
 from workyard.api import create_app
 from workyard.clock import ManualClock, parse_ts
 from workyard.config import Settings
@@ -16,8 +17,6 @@ from workyard.domain.models import TokenKind
 from workyard.service.container import Services, build_services
 from workyard.store import Store
 from workyard.store.postgres.store import PostgresStore
-
-from tests.pg import PG_URL, fresh_schema, require_postgres
 
 API = "http://testserver/api/v1/cloud"
 START = parse_ts("2026-07-01T08:00:00.000000Z")
