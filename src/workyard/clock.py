@@ -100,7 +100,9 @@ def parse_ts(text: str) -> Instant:
     micros = int((frac or "0").ljust(6, "0")[:6])
     shift = 0
     if offset not in ("Z", "z"):
-        sign = 1 if offset[0] == "+" else -1
-        shift = sign * (int(offset[1:3]) * 3600 + int(offset[4:6]) * 60)
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"not an RFC 3339 timestamp (offset out of range): {text!r}")
+        shift = (1 if offset[0] == "+" else -1) * (hours * 3600 + minutes * 60)
     whole = (dt - _EPOCH).days * 86400 + (dt - _EPOCH).seconds - shift
     return whole * _US + micros

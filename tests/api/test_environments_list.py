@@ -240,3 +240,18 @@ async def test_cursor_keeps_the_filters(client: httpx.AsyncClient) -> None:
     second = await _list(client, limit=2, page=first["next_page"])
     assert _ids(second) == active[2:]
     assert not second["has_more"]
+
+
+async def test_anchor_of_a_deleted_environment_still_positions_the_page(
+    client: httpx.AsyncClient,
+) -> None:
+    order = list(reversed(await _create_many(client, 6)))
+    assert (await client.delete(f"/environments/{order[3]}")).status_code == 200
+    assert _ids(await _list(client, before_id=order[3], limit=2)) == order[1:3]
+    assert _ids(await _list(client, after_id=order[3], limit=2)) == order[4:6]
+
+
+async def test_huge_limit_is_capped_not_refused(client: httpx.AsyncClient) -> None:
+    await _create_many(client, 3)
+    page = await _list(client, limit="1" * 25)
+    assert len(page["data"]) == 3

@@ -157,3 +157,9 @@ def test_manual_clock_moves_only_when_advanced() -> None:
     with pytest.raises(ValueError, match="forward"):
         clock.advance(-1)
     assert clock.now() == start + 1_500_000
+
+
+@pytest.mark.parametrize("offset", ["+99:99", "+24:00", "-00:60"])
+def test_parse_rejects_out_of_range_offsets(offset: str) -> None:
+    with pytest.raises(ValueError, match="RFC 3339"):
+        parse_ts(f"2026-07-01T08:16:06{offset}")

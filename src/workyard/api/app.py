@@ -37,6 +37,7 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        redirect_slashes=False,
     )
     app.state.services = services
     install_error_handlers(app)

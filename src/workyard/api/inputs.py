@@ -110,9 +110,12 @@ def query_int(
     if raw is None:
         return None
     expected = message or _range_text(name, minimum, maximum)
-    if not _INT_RE.match(raw) or len(raw) > 20:
+    if not _INT_RE.match(raw):
         raise InvalidRequestError(expected, param=name)
-    value = int(raw)
+    try:
+        value = int(raw)
+    except ValueError:  # more digits than Python converts: far out of any range
+        raise InvalidRequestError(expected, param=name) from None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise InvalidRequestError(expected, param=name)
     return value

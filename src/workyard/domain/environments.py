@@ -75,6 +75,8 @@ def _packages(raw: Any) -> dict[str, list[str]]:
         raise _bad("packages must be an object with apt, pip or npm arrays", param)
     result: dict[str, list[str]] = {}
     for manager, names in raw.items():
+        if manager == "type" and names == "packages":  # the official SDK's discriminator
+            continue
         if manager not in _PACKAGE_MANAGERS:
             raise _bad(f"packages may only contain {', '.join(_PACKAGE_MANAGERS)}", param)
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
