@@ -70,7 +70,8 @@ def start_server(data_dir: Path, *extra: str, port: int = 0) -> ServerProcess:
     while time.monotonic() < deadline and process.poll() is None:
         match = _LISTENING.search(log_path.read_text()[offset:])
         if match:
-            token = (data_dir / "admin.token").read_text().strip()
+            token_file = data_dir / "admin.token"
+            token = token_file.read_text().strip() if token_file.exists() else ""
             _wait_ready(match.group(1))
             return ServerProcess(match.group(1), token, data_dir, process)
         time.sleep(0.05)  # waiting for a child process to bind a port, not for a timeout

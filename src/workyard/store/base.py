@@ -194,6 +194,14 @@ class Store(Protocol):
         """Per-environment undelivered counts and every delivered or leased item (startup only)."""
         ...
 
+    # whole-database tools (``workyard db copy``)
+    async def export(self, kind: type[Record], after: str, limit: int) -> list[Record]:
+        """Every record of a kind (deleted sessions included), by id, after ``after``."""
+        ...
+
+    async def table_counts(self) -> dict[str, int]: ...
+    async def clear_all(self) -> None: ...
+
     # replicated stores only (single-node stores accept the calls and do nothing)
     async def follow(self, feed: ChangeFeed) -> None:
         """Deliver a snapshot, then every committed work change from any server, to ``feed``."""

@@ -176,3 +176,24 @@ SELECT pg_notify(:channel, json_build_object('o', :origin::text, 'x', txid_curre
 
 -- name: current_snapshot
 SELECT pg_current_snapshot()::text;
+
+-- name: export_tokens
+SELECT * FROM tokens WHERE id > :after::text ORDER BY id LIMIT :limit;
+
+-- name: export_environments
+SELECT * FROM environments WHERE id > :after::text ORDER BY id LIMIT :limit;
+
+-- name: export_sessions
+SELECT s.*, NULL::text AS work_state FROM sessions s WHERE s.id > :after::text ORDER BY s.id LIMIT :limit;
+
+-- name: export_work
+SELECT * FROM work_items WHERE id > :after::text ORDER BY id LIMIT :limit;
+
+-- name: table_counts
+SELECT (SELECT COUNT(*) FROM tokens) AS tokens,
+       (SELECT COUNT(*) FROM environments) AS environments,
+       (SELECT COUNT(*) FROM sessions) AS sessions,
+       (SELECT COUNT(*) FROM work_items) AS work_items;
+
+-- name: clear_all
+TRUNCATE work_items, sessions, environments, tokens, worker_polls;

@@ -61,6 +61,12 @@ _PARAMS: dict[type, Callable[[Any], dict[str, Any]]] = {
     WorkItem: codec.work_params,
 }
 _DELETE: dict[type, str] = {Environment: "delete_environment"}
+_EXPORT: dict[type, tuple[str, Callable[[Any], Any]]] = {
+    TokenRecord: ("export_tokens", codec.token_from_row),
+    Environment: ("export_environments", codec.environment_from_row),
+    Session: ("export_sessions", codec.session_from_row),
+    WorkItem: ("export_work", codec.work_from_row),
+}
 _UNAVAILABLE = (
     OSError,
     asyncpg.PostgresConnectionError,
@@ -307,6 +313,20 @@ class PostgresStore:
     async def readiness_snapshot(self) -> ReadinessSnapshot:
         async with self._conn() as conn:
             return await read_snapshot(conn, Q)
+
+    # whole-database tools ------------------------------------------------------------------------
+    async def export(self, kind: type[Record], after: str, limit: int) -> list[Record]:
+        name, conv = _EXPORT[kind]
+        return await self._all(name, conv, after=after, limit=limit)
+
+    async def table_counts(self) -> dict[str, int]:
+        async with self._conn() as conn:
+            row = await conn.fetchrow(Q["table_counts"].sql)
+        return {key: int(value) for key, value in row.items()}
+
+    async def clear_all(self) -> None:
+        async with self._conn() as conn:
+            await conn.execute(Q["clear_all"].sql)
 
     # pollers (workers_polling across replicas) -----------------------------------------------
     async def record_pollers(self, seen: Sequence[tuple[str, str, Instant]]) -> None:

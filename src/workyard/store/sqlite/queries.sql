@@ -156,3 +156,33 @@ WHERE (state = 'queued' AND delivered_at IS NOT NULL) OR lease_expires_at IS NOT
 SELECT environment_id, COUNT(*) AS n FROM work_items
 WHERE state = 'queued' AND delivered_at IS NULL
 GROUP BY environment_id;
+
+-- name: export_tokens
+SELECT * FROM tokens WHERE id > :after ORDER BY id LIMIT :limit;
+
+-- name: export_environments
+SELECT * FROM environments WHERE id > :after ORDER BY id LIMIT :limit;
+
+-- name: export_sessions
+SELECT s.*, NULL AS work_state FROM sessions s WHERE s.id > :after ORDER BY s.id LIMIT :limit;
+
+-- name: export_work
+SELECT * FROM work_items WHERE id > :after ORDER BY id LIMIT :limit;
+
+-- name: table_counts
+SELECT (SELECT COUNT(*) FROM tokens) AS tokens,
+       (SELECT COUNT(*) FROM environments) AS environments,
+       (SELECT COUNT(*) FROM sessions) AS sessions,
+       (SELECT COUNT(*) FROM work_items) AS work_items;
+
+-- name: clear_work
+DELETE FROM work_items;
+
+-- name: clear_sessions
+DELETE FROM sessions;
+
+-- name: clear_environments
+DELETE FROM environments;
+
+-- name: clear_tokens
+DELETE FROM tokens;

@@ -57,6 +57,12 @@ _PARAMS: dict[type, Callable[[Any], dict[str, Any]]] = {
     WorkItem: codec.work_params,
 }
 _DELETE: dict[type, str] = {Environment: "delete_environment"}
+_EXPORT: dict[type, tuple[str, Callable[[Any], Any]]] = {
+    TokenRecord: ("export_tokens", codec.token_from_row),
+    Environment: ("export_environments", codec.environment_from_row),
+    Session: ("export_sessions", codec.session_from_row),
+    WorkItem: ("export_work", codec.work_from_row),
+}
 
 
 class SqliteStore:
@@ -237,6 +243,25 @@ class SqliteStore:
 
     async def readiness_snapshot(self) -> ReadinessSnapshot:
         return ReadinessSnapshot(self._undelivered_counts(), self._queue_snapshot())
+
+    async def export(self, kind: type[Record], after: str, limit: int) -> list[Record]:
+        name, conv = _EXPORT[kind]
+        return self._all(name, conv, after=after, limit=limit)
+
+    async def table_counts(self) -> dict[str, int]:
+        row = self._db.execute(Q["table_counts"]).fetchone()
+        return {key: int(row[key]) for key in row.keys()}  # noqa: SIM118 - sqlite3.Row iterates values
+
+    async def clear_all(self) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for name in ("clear_work", "clear_sessions", "clear_environments", "clear_tokens"):
+                db.execute(Q[name])
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     async def follow(self, feed: ChangeFeed) -> None:
         return None
