@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 
 import asyncpg
@@ -65,3 +65,14 @@ def schema_url(schema: str) -> str:
     """A database URL whose connections use ``schema`` (for server processes)."""
     sep = "&" if "?" in PG_URL else "?"
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def fresh_schema_sync() -> Iterator[str]:
+    """``fresh_schema`` for synchronous tests (end-to-end tests driving processes)."""
+    manager = fresh_schema()
+    schema = asyncio.run(manager.__aenter__())
+    try:
+        yield schema
+    finally:
+        asyncio.run(manager.__aexit__(None, None, None))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from pathlib import Path
 
 import httpx
 
 from tests.e2e.conftest import start_server, workyard_command
-from tests.pg import fresh_schema, require_postgres, schema_url
+from tests.pg import fresh_schema_sync, require_postgres, schema_url
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,29 +37,26 @@ def test_copy_sqlite_to_postgres(tmp_path: Path) -> None:
     finally:
         server.stop()
 
-    async def scenario() -> None:
-        async with fresh_schema() as schema:
-            target = schema_url(schema)
-            source = f"sqlite:///{data / 'workyard.db'}"
-            first = _run("db", "copy", "--from", source, "--to", target)
-            assert first.returncode == 0, first.stderr
-            assert "1 environments, 5 sessions, 5 work_items" in first.stdout
-            again = _run("db", "copy", "--from", source, "--to", target)
-            assert again.returncode == 1
-            assert "not empty" in again.stderr
-            forced = _run("db", "copy", "--from", source, "--to", target, "--force")
-            assert forced.returncode == 0, forced.stderr
+    with fresh_schema_sync() as schema:
+        target = schema_url(schema)
+        source = f"sqlite:///{data / 'workyard.db'}"
+        first = _run("db", "copy", "--from", source, "--to", target)
+        assert first.returncode == 0, first.stderr
+        assert "1 environments, 5 sessions, 5 work_items" in first.stdout
+        again = _run("db", "copy", "--from", source, "--to", target)
+        assert again.returncode == 1
+        assert "not empty" in again.stderr
+        forced = _run("db", "copy", "--from", source, "--to", target, "--force")
+        assert forced.returncode == 0, forced.stderr
 
-            pg_server = start_server(tmp_path / "pg", "--database-url", target)
-            try:
-                with httpx.Client(
-                    base_url=pg_server.api, headers={"authorization": f"Bearer {server.token}"}
-                ) as http:
-                    assert http.get(f"/environments/{env['id']}").json() == before_env
-                    after_work = http.get(f"/environments/{env['id']}/work").json()["data"]
-                    assert after_work == before_work
-                    assert http.get(f"/sessions/{sessions[0]['id']}").status_code == 404
-            finally:
-                pg_server.stop()
-
-    asyncio.run(scenario())
+        pg_server = start_server(tmp_path / "pg", "--database-url", target)
+        try:
+            with httpx.Client(
+                base_url=pg_server.api, headers={"authorization": f"Bearer {server.token}"}
+            ) as http:
+                assert http.get(f"/environments/{env['id']}").json() == before_env
+                after_work = http.get(f"/environments/{env['id']}/work").json()["data"]
+                assert after_work == before_work
+                assert http.get(f"/sessions/{sessions[0]['id']}").status_code == 404
+        finally:
+            pg_server.stop()
