@@ -42,23 +42,23 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
+async def _execute(sql: str) -> None:
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 @asynccontextmanager
 async def fresh_schema() -> AsyncIterator[str]:
     """A new empty schema, dropped afterwards."""
     schema = f"wy_test_{secrets.token_hex(6)}"
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-    finally:
-        await conn.close()
+    await _execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield schema
     finally:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        finally:
-            await conn.close()
+        await _execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def schema_url(schema: str) -> str:
@@ -70,9 +70,9 @@ def schema_url(schema: str) -> str:
 @contextmanager
 def fresh_schema_sync() -> Iterator[str]:
     """``fresh_schema`` for synchronous tests (end-to-end tests driving processes)."""
-    manager = fresh_schema()
-    schema = asyncio.run(manager.__aenter__())
+    schema = f"wy_test_{secrets.token_hex(6)}"
+    asyncio.run(_execute(f'CREATE SCHEMA "{schema}"'))
     try:
         yield schema
     finally:
-        asyncio.run(manager.__aexit__(None, None, None))
+        asyncio.run(_execute(f'DROP SCHEMA "{schema}" CASCADE'))
