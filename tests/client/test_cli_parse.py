@@ -67,9 +67,9 @@ def test_resolve_token_order(tmp_path: Path) -> None:
     env = {"WORKYARD_TOKEN": "pt-env", "QODER_PAT": "pt-qoder"}
     assert resolve_token("pt-flag", tmp_path, env) == "pt-flag"
     assert resolve_token(None, tmp_path, env) == "pt-env"
-    assert resolve_token(None, tmp_path, {"QODER_PAT": "pt-qoder"}) == "pt-file"
+    assert resolve_token(None, tmp_path, {"QODER_PAT": "pt-qoder"}) == "pt-qoder"
+    assert resolve_token(None, tmp_path, {}) == "pt-file"
     missing = tmp_path / "nothing-here"
-    assert resolve_token(None, missing, {"QODER_PAT": "pt-qoder"}) == "pt-qoder"
     with pytest.raises(CliError, match=r"admin\.token"):
         resolve_token(None, missing, {})
 

@@ -129,10 +129,10 @@ def resolve_data_dir(flag: Path | None, environ: Mapping[str, str] | None = None
 def resolve_token(
     flag: str | None, data_dir: Path, environ: Mapping[str, str] | None = None
 ) -> str:
-    """``--token``, else ``WORKYARD_TOKEN``, else ``<data_dir>/admin.token``, else ``QODER_PAT``."""
+    """``--token``, else ``WORKYARD_TOKEN``, else ``QODER_PAT``, else ``<data_dir>/admin.token``."""
     env = os.environ if environ is None else environ
-    token = flag or env.get("WORKYARD_TOKEN") or _read_token_file(data_dir / TOKEN_FILE)
-    token = token or env.get("QODER_PAT")
+    token = flag or env.get("WORKYARD_TOKEN") or env.get("QODER_PAT")
+    token = token or _read_token_file(data_dir / TOKEN_FILE)
     if not token:
         raise CliError(
             f"No API token: pass --token, set WORKYARD_TOKEN, or start `workyard serve` once "

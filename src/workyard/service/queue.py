@@ -24,7 +24,7 @@ __all__ = ["QueueStats", "WorkQueue"]
 _CAS_ATTEMPTS = 20
 _POLLERS_WINDOW_US = 30_000_000
 _EXPIRE_BATCH = 500
-_POLLER_FLUSH_SECONDS = 5.0
+_POLLER_FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +72,26 @@ class WorkQueue:
 
     async def _flush_loop(self) -> None:
         """Share who polled with the other replicas (stats' workers_polling), off the poll path."""
+        rounds = 0
         while True:
             await asyncio.sleep(_POLLER_FLUSH_SECONDS)
-            seen, self._unflushed = self._unflushed, {}
+            rounds += 1
             try:
-                if seen:
-                    await self.store.record_pollers([(e, w, t) for (e, w), t in seen.items()])
-                await self.store.forget_pollers(self.clock.now() - 2 * _POLLERS_WINDOW_US)
-            except Exception:  # the database is away; keep the entries for the next round
-                self._unflushed = seen | self._unflushed
+                await self._flush_pollers()
+                if rounds % 60 == 0:
+                    await self.store.forget_pollers(self.clock.now() - 2 * _POLLERS_WINDOW_US)
+            except Exception:  # the database is away; the entries wait for the next round
+                continue
+
+    async def _flush_pollers(self) -> None:
+        seen, self._unflushed = self._unflushed, {}
+        if not seen:
+            return
+        try:
+            await self.store.record_pollers([(e, w, t) for (e, w), t in seen.items()])
+        except BaseException:
+            self._unflushed = seen | self._unflushed
+            raise
 
     def _on_clock_advance(self) -> None:
         self._sweep_wake.set()
@@ -213,8 +224,8 @@ class WorkQueue:
                 del seen[worker]
         workers = set(seen)
         if self.store.replicated:
-            since = now - _POLLERS_WINDOW_US
-            workers |= await self.store.recent_pollers(environment_id, since)
+            await self._flush_pollers()
+            workers |= await self.store.recent_pollers(environment_id, now - _POLLERS_WINDOW_US)
         return len(workers)
 
     # poll --------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from workyard.client import AsyncClient, HeartbeatResult, WorkItem
 from workyard.clock import parse_ts
@@ -55,6 +55,8 @@ def still_ours(current: WorkItem, acknowledged_at: str | None, expected: str) ->
 class LeaseKeeper:
     """Keeps the lease of one acknowledged item until cancelled or lost.
 
+    ``monotonic`` and ``sleep`` are the keeper's clock (tests pass a virtual one).
+
     Sets ``active`` after the first successful heartbeat; on ``state: "stopping"`` calls
     ``signals.request_stop("requested")``; when the lease is lost sets
     ``signals.lease_lost`` with the reason and returns.
@@ -70,6 +72,7 @@ class LeaseKeeper:
         log: StatusLog,
         acquired_at: float,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._client = client
         self._item = item
@@ -77,6 +80,7 @@ class LeaseKeeper:
         self._signals = signals
         self._log = log
         self._monotonic = monotonic
+        self._sleep = sleep
         self.timer = LeaseTimer.start(acquired_at, ttl)
         self.expected = NO_HEARTBEAT
         self.active = asyncio.Event()
@@ -86,7 +90,7 @@ class LeaseKeeper:
         while True:
             delay = self.timer.next_at - self._monotonic()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
             sent_at = self._monotonic()
             if self.timer.expired(sent_at):
                 self._lose(f"no successful heartbeat for {self.timer.ttl:g}s")
@@ -102,6 +106,8 @@ class LeaseKeeper:
             self._succeeded(result, sent_at)
 
     def _succeeded(self, result: HeartbeatResult, sent_at: float) -> None:
+        if self.timer.failures:
+            self._log.heartbeat_recovered(self._item.id, self.timer.failures)
         self.timer.succeeded(sent_at, result.ttl_seconds or None)
         self.expected = result.last_heartbeat
         self.active.set()

@@ -238,6 +238,14 @@ class StatusLog:
             lost_in=round(lost_in, 3),
         )
 
+    def heartbeat_recovered(self, work_id: str, failures: int) -> None:
+        self.emit(
+            "heartbeat_recovered",
+            f"heartbeat ok again after {failures} failure(s)",
+            work_id=work_id,
+            failures=failures,
+        )
+
     def output(self, work_id: str, stream: str, line: str) -> None:
         marker = "!" if stream == "stderr" else "|"
         self.emit("output", f"{marker} {line}", work_id=work_id, stream=stream, line=line)

@@ -74,6 +74,7 @@ _UNAVAILABLE = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
+    asyncpg.InternalClientError,  # a connection left mid-operation by a dropped link
 )
 _NOTIFY_CHUNK = 20  # changes per NOTIFY payload (PostgreSQL caps payloads at 8000 bytes)
 

@@ -1,0 +1,73 @@
+"""``workyard worker run``: options, their environment variables, and argument checks."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from workyard.cli.main import app
+
+runner = CliRunner()
+
+ENV = "env_0190a1b2c3d4e5f60718293a4b5c6d7e"
+
+
+def test_help_documents_every_option_with_its_environment_variable() -> None:
+    result = runner.invoke(app, ["worker", "run", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for variable in (
+        "WORKYARD_ENVIRONMENT_ID",
+        "WORKYARD_WORKER_CONCURRENCY",
+        "WORKYARD_WORKER_ID",
+        "WORKYARD_WORKER_TTL",
+        "WORKYARD_WORKER_GRACE",
+        "WORKYARD_WORKER_ONCE",
+        "WORKYARD_WORKER_UNTIL_EMPTY",
+        "WORKYARD_WORKER_LOG_FORMAT",
+        "WORKYARD_URL",
+        "WORKYARD_TOKEN",
+        "WORKYARD_DATA_DIR",
+        "QODER_PAT",
+    ):
+        assert variable in text, variable
+    for flag in ("--environment", "--concurrency", "--worker-id", "--ttl", "--grace", "--once",
+                 "--until-empty", "--log-format", "--url", "--token", "--data-dir"):  # fmt: skip
+        assert flag in text, flag
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--once", "--until-empty"], "exclude each other"),
+        (["--ttl", "5"], "--ttl"),
+        (["--ttl", "601"], "--ttl"),
+        (["--concurrency", "0"], "--concurrency"),
+        (["--grace", "-1"], "--grace"),
+        (["--log-format", "xml"], "--log-format"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_runs(args: list[str], message: str) -> None:
+    argv = ["worker", "run", "--environment", ENV, "--token", "pt-x", *args, "--", "true"]
+    result = runner.invoke(app, argv, terminal_width=200)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_a_command_is_required() -> None:
+    result = runner.invoke(app, ["worker", "run", "--environment", ENV, "--token", "pt-x"])
+    assert result.exit_code == 2
+    assert "COMMAND" in result.output
+
+
+def test_the_environment_is_required_unless_set_in_the_environment() -> None:
+    result = runner.invoke(app, ["worker", "run", "--token", "pt-x", "--", "true"], env={})
+    assert result.exit_code == 2
+    assert "--environment" in result.output
+
+
+def test_a_worker_id_that_is_too_long_is_refused() -> None:
+    argv = ["worker", "run", "-e", ENV, "--token", "pt-x", "--worker-id", "w" * 129, "--", "true"]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 1
+    assert "worker_id must be 1-128 printable characters" in result.output
