@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import API, assert_error, create_environment
 from workyard.api import create_app
-from workyard.clock import ManualClock
+from workyard.clock import ManualClock, format_ts
 from workyard.config import Settings
 from workyard.domain.models import TokenKind
+from workyard.ids import is_id
 from workyard.service.container import Services, build_services
 
 SMALL_LIMIT = 1024
@@ -267,3 +269,53 @@ async def test_api_request_on_a_closed_store_is_503(
     envelope = assert_error(response, 503, "overloaded_error")
     assert "sqlite" not in json.dumps(envelope).lower()
     assert re.fullmatch(r"\d+", response.headers.get("retry-after", "")), response.headers
+
+
+# --- timestamps and ids on the wire ------------------------------------------------------------
+
+TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
+
+
+def _timestamps(value: Any) -> Iterator[tuple[str, Any]]:
+    """Every ``*_at`` field anywhere in a JSON document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.endswith("_at"):
+                yield key, item
+            yield from _timestamps(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _timestamps(item)
+
+
+async def test_every_timestamp_has_six_digits_and_z(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    clock.advance(0.000007)  # a fraction that must keep its leading zeros
+    env = await create_environment(client)
+    session = (await client.post("/sessions", json={"environment_id": env["id"]})).json()
+    documents = [
+        env,
+        session,
+        (await client.get("/environments")).json(),
+        (await client.get(f"/sessions/{session['id']}")).json(),
+        (await client.get("/sessions")).json(),
+        (await client.get(f"/environments/{env['id']}/work")).json(),
+        (await client.post(f"/environments/{env['id']}/archive")).json(),
+    ]
+    found = [pair for document in documents for pair in _timestamps(document)]
+    assert {"created_at", "updated_at", "archived_at"} <= {key for key, _ in found}
+    for key, value in found:
+        assert value is None or TS_RE.match(value), (key, value)
+    assert env["created_at"] == format_ts(clock.now())
+    assert env["created_at"].endswith(".000007Z")
+    assert env["archived_at"] is None  # nullable timestamps are present as null
+
+
+async def test_ids_on_the_wire_have_their_prefix_and_increase(client: httpx.AsyncClient) -> None:
+    envs = [(await create_environment(client, name=f"e{i}"))["id"] for i in range(5)]
+    assert all(is_id("env", env_id) for env_id in envs)
+    assert envs == sorted(envs)
+    session = (await client.post("/sessions", json={"environment_id": envs[0]})).json()
+    assert is_id("sess", session["id"])
+    assert session["work_id"] is None or is_id("work", session["work_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -320,3 +321,90 @@ async def test_unknown_environment_is_404(
     path = f"/environments/env_{'0' * 32}{suffix}"
     response = await client.request(method, path, json={} if method == "POST" else None)
     assert_error(response, 404, "not_found_error")
+
+
+# --- metadata on the wire ----------------------------------------------------------------------
+
+
+async def test_metadata_is_stored_exactly_as_sent(client: httpx.AsyncClient) -> None:
+    metadata = {
+        " padded ": "  both sides  ",
+        "caf\u00e9": "nfc",
+        "cafe\u0301": "nfd (a different key)",
+        "emoji \U0001f680": "\U0001f9ea\u200d",
+        "\u4e2d\u6587": "\u0627\u0644\u0639\u0631\u0628\u064a\u0629",
+        "empty": "",
+        'quote"and\\back': "tab\there\nnewline",
+    }
+    env = await create_environment(client, metadata=metadata)
+    assert env["metadata"] == metadata
+    assert (await _get(client, env["id"]))["metadata"] == metadata
+    listed = (await client.get("/environments")).json()["data"][0]
+    assert listed["metadata"] == metadata
+
+
+@pytest.mark.parametrize("value", [5, 1.5, True, ["x"], {"x": "y"}])
+async def test_metadata_errors_name_the_offending_key(
+    client: httpx.AsyncClient, value: Any
+) -> None:
+    body = {"name": "m", "metadata": {"fine": "ok", "offending_key": value}}
+    created = await client.post("/environments", json=body)
+    error = assert_error(created, 400, "invalid_request_error", "metadata")["error"]
+    assert "offending_key" in error["message"]
+    env = await create_environment(client)
+    patch = {"metadata": {"offending_key": value}}
+    updated = await client.post(f"/environments/{env['id']}", json=patch)
+    error = assert_error(updated, 400, "invalid_request_error", "metadata")["error"]
+    assert "offending_key" in error["message"]
+    assert await _get(client, env["id"]) == env
+
+
+async def test_metadata_limits_apply_to_the_patched_result(client: httpx.AsyncClient) -> None:
+    full = {f"k{i:02d}": "v" for i in range(16)}
+    env = await create_environment(client, metadata=full)
+    path = f"/environments/{env['id']}"
+    over = await client.post(path, json={"metadata": {"k16": "v"}})
+    assert_error(over, 400, "invalid_request_error", "metadata")
+    swapped = await client.post(path, json={"metadata": {"k00": None, "k16": "v"}})
+    assert swapped.status_code == 200, swapped.text
+    assert len(swapped.json()["metadata"]) == 16
+    assert "k00" not in swapped.json()["metadata"]
+
+
+# --- races -------------------------------------------------------------------------------------
+
+
+async def test_racing_deletes_succeed_exactly_once(client: httpx.AsyncClient) -> None:
+    env = await create_environment(client)
+    responses = await asyncio.gather(
+        *[client.delete(f"/environments/{env['id']}") for _ in range(10)]
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [404] * 9
+    for response in responses:
+        if response.status_code == 404:
+            assert_error(response, 404, "not_found_error")
+
+
+async def test_racing_archives_all_return_the_same_object(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    env = await create_environment(client)
+    clock.advance(1)
+    responses = await asyncio.gather(
+        *[client.post(f"/environments/{env['id']}/archive") for _ in range(10)]
+    )
+    assert {r.status_code for r in responses} == {200}
+    bodies = [r.json() for r in responses]
+    assert all(body == bodies[0] for body in bodies)
+    assert bodies[0]["archived_at"] == format_ts(clock.now())
+
+
+async def test_racing_metadata_patches_lose_no_update(client: httpx.AsyncClient) -> None:
+    env = await create_environment(client, metadata={"base": "b"})
+    path = f"/environments/{env['id']}"
+    patches = [{"metadata": {f"k{i}": str(i)}} for i in range(12)]
+    responses = await asyncio.gather(*[client.post(path, json=patch) for patch in patches])
+    assert {r.status_code for r in responses} == {200}
+    expected = {"base": "b", **{f"k{i}": str(i) for i in range(12)}}
+    assert (await _get(client, env["id"]))["metadata"] == expected

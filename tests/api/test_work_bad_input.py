@@ -60,6 +60,9 @@ async def assert_undelivered(client: httpx.AsyncClient, env_id: str) -> None:
         ("block_ms", "-1"),
         ("block_ms", "1.5"),
         ("block_ms", ""),
+        ("block_ms", "+5"),
+        ("block_ms", " 5"),
+        ("block_ms", "1e2"),
         ("reclaim_older_than_ms", "-1"),
         ("reclaim_older_than_ms", "x"),
         ("reclaim_older_than_ms", "2.0"),
@@ -93,7 +96,9 @@ async def test_worker_id_of_128_characters_is_accepted(
     worker = "w" * 127 + "~"
     polled = await client.get(work_path(env_id, "", "/poll"), headers={"Worker-ID": worker})
     assert polled.json()["id"] == session["work_id"]
-    acked = await client.post(work_path(env_id, session["work_id"], "/ack"), headers={"Worker-ID": worker})
+    acked = await client.post(
+        work_path(env_id, session["work_id"], "/ack"), headers={"Worker-ID": worker}
+    )
     assert acked.status_code == 200
 
 
@@ -129,7 +134,9 @@ async def test_heartbeat_rejects_bad_query(
     client: httpx.AsyncClient, clock: ManualClock, env_id: str, name: str, value: str
 ) -> None:
     before = await build_item(client, clock, env_id, "starting")
-    response = await client.post(work_path(env_id, before["id"], "/heartbeat"), params={name: value})
+    response = await client.post(
+        work_path(env_id, before["id"], "/heartbeat"), params={name: value}
+    )
     assert_error(response, 400, "invalid_request_error", name)
     assert await get_item(client, env_id, before["id"]) == before
 

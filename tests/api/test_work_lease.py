@@ -55,7 +55,9 @@ async def take(client: httpx.AsyncClient, env_id: str, worker: str, **params: An
     """Poll, ack and first-heartbeat as ``worker``; return ``last_heartbeat``."""
     item = await poll(client, env_id, worker)
     assert (await ack(client, env_id, item["id"], worker)).status_code == 200
-    response = await beat(client, env_id, item["id"], expected_last_heartbeat="NO_HEARTBEAT", **params)
+    response = await beat(
+        client, env_id, item["id"], expected_last_heartbeat="NO_HEARTBEAT", **params
+    )
     assert response.status_code == 200, response.text
     last: str = response.json()["last_heartbeat"]
     return last
@@ -295,3 +297,29 @@ async def test_expected_last_heartbeat_one_microsecond_off_fails(
         response = await beat(client, env_id, work_id, expected_last_heartbeat=off)
         assert_error(response, 412, "precondition_failed_error")
     assert (await get_item(client, env_id, work_id))["latest_heartbeat_at"] == last
+
+
+# integers beyond 64 bits are still integers (clamped, never an error) ----------------------
+
+HUGE = "9" * 25
+
+
+async def test_huge_desired_ttl_is_clamped_to_600(
+    client: httpx.AsyncClient, clock: ManualClock, env_id: str
+) -> None:
+    work_id = await new_work(client, env_id)
+    assert (await ack(client, env_id, work_id, A)).status_code == 200
+    response = await beat(client, env_id, work_id, desired_ttl_seconds=HUGE)
+    assert response.status_code == 200, response.text
+    assert response.json()["ttl_seconds"] == 600
+
+
+async def test_huge_reclaim_window_never_redelivers(
+    client: httpx.AsyncClient, clock: ManualClock, env_id: str
+) -> None:
+    first = await new_work(client, env_id)
+    assert (await poll(client, env_id, A))["id"] == first
+    clock.advance(3600)
+    assert await poll(client, env_id, B, reclaim_older_than_ms=HUGE) is None
+    second = await new_work(client, env_id)
+    assert (await poll(client, env_id, B, reclaim_older_than_ms=HUGE))["id"] == second

@@ -226,9 +226,7 @@ async def ids_of(client: httpx.AsyncClient, env_id: str, **params: Any) -> list[
 
 
 @pytest.fixture
-async def by_state(
-    client: httpx.AsyncClient, clock: ManualClock, env_id: str
-) -> dict[str, str]:
+async def by_state(client: httpx.AsyncClient, clock: ManualClock, env_id: str) -> dict[str, str]:
     """One item in each state, created in this order (so ascending id = this order)."""
     result: dict[str, str] = {}
     for state in ["stopped", "stopping", "active", "starting", "queued"]:
@@ -275,7 +273,7 @@ async def test_list_paginates_ascending(
     assert await ids_of(client, env_id, after_id=ordered[1]) == ordered[2:]
     assert await ids_of(client, env_id, before_id=ordered[3]) == ordered[:3]
     assert await ids_of(client, env_id, state="stopped,queued", limit=1) == [ordered[0]]
-    first = (await client.get(work_path(env_id), params={"state": "stopped,queued", "limit": 1}))
+    first = await client.get(work_path(env_id), params={"state": "stopped,queued", "limit": 1})
     cursor = first.json()["next_page"]
     rest = await ids_of(client, env_id, state="stopped,queued", limit=1, page=cursor)
     assert rest == [ordered[-1]]

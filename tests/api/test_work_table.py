@@ -84,9 +84,7 @@ async def test_poll_by_state(
     before = await build_item(client, clock, env_id, state)
     clock.advance(1)
     # reclaim 0: any queued item is deliverable whatever its delivery record, so only state decides
-    response = await client.get(
-        work_path(env_id, "", "/poll"), params={"reclaim_older_than_ms": 0}
-    )
+    response = await client.get(work_path(env_id, "", "/poll"), params={"reclaim_older_than_ms": 0})
     assert response.status_code == 200
     if state == "queued":
         assert response.json() == before
@@ -156,11 +154,11 @@ async def test_ack_of_never_delivered_item_is_allowed_and_records_the_worker(
     assert response.status_code == 200, response.text
     assert_only_changed(before, response.json(), state="starting", acknowledged_at=now)
     # the ack's Worker-ID is now the lease holder's identity
-    other = await client.post(
-        work_path(env_id, before["id"], "/ack"), headers={"Worker-ID": OTHER}
-    )
+    other = await client.post(work_path(env_id, before["id"], "/ack"), headers={"Worker-ID": OTHER})
     assert_error(other, 409, "invalid_request_error")
-    retry = await client.post(work_path(env_id, before["id"], "/ack"), headers={"Worker-ID": WORKER})
+    retry = await client.post(
+        work_path(env_id, before["id"], "/ack"), headers={"Worker-ID": WORKER}
+    )
     assert retry.status_code == 200
     assert retry.json() == response.json()
 

@@ -160,3 +160,36 @@ async def test_work_item_shape(client: httpx.AsyncClient, clock: ManualClock, en
         "metadata": {"a": "b"},
         "secret": None,
     }
+
+
+@pytest.mark.parametrize("body", [{"json": {}}, {"json": {"unknown": [1, 2]}}, {}])
+async def test_ack_body_is_optional_and_unknown_fields_are_ignored(
+    client: httpx.AsyncClient, clock: ManualClock, env_id: str, body: dict[str, Any]
+) -> None:
+    item = await build_item(client, clock, env_id, "queued")
+    response = await client.post(work_path(env_id, item["id"], "/ack"), **body)
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "starting"
+
+
+async def test_archived_environment_keeps_its_work_flowing(
+    client: httpx.AsyncClient, clock: ManualClock, env_id: str
+) -> None:
+    active = await build_item(client, clock, env_id, "active")  # (its poll takes the oldest)
+    queued = await build_item(client, clock, env_id, "queued")
+    assert (await client.post(f"/environments/{env_id}/archive")).status_code == 200
+    polled = await client.get(work_path(env_id, "", "/poll"))
+    assert polled.json()["id"] == queued["id"]
+    acked = await client.post(work_path(env_id, queued["id"], "/ack"))
+    assert acked.json()["state"] == "starting"
+    beat = await client.post(
+        work_path(env_id, active["id"], "/heartbeat"),
+        params={"expected_last_heartbeat": active["latest_heartbeat_at"]},
+    )
+    assert beat.status_code == 200, beat.text
+    for _ in range(2):
+        stop = await client.post(work_path(env_id, active["id"], "/stop"))
+        assert stop.status_code == 200
+    assert (await get_item(client, env_id, active["id"]))["state"] == "stopped"
+    stats = await client.get(work_path(env_id, "", "/stats"))
+    assert stats.status_code == 200

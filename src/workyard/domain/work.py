@@ -15,6 +15,7 @@ from workyard.errors import ConflictError, PreconditionFailedError
 
 __all__ = [
     "DEFAULT_RECLAIM_MS",
+    "MAX_RECLAIM_MS",
     "MAX_TTL_SECONDS",
     "MIN_TTL_SECONDS",
     "NO_HEARTBEAT",
@@ -33,6 +34,7 @@ __all__ = [
 
 NO_HEARTBEAT = "NO_HEARTBEAT"
 DEFAULT_RECLAIM_MS = 5000
+MAX_RECLAIM_MS = 10**12  # ~31 years: larger windows behave the same ("never redeliver")
 PENDING_WINDOW_MS = 5000
 MIN_TTL_SECONDS = 10
 MAX_TTL_SECONDS = 600

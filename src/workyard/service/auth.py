@@ -46,6 +46,11 @@ class Principal:
     kind: TokenKind
     environment_ids: tuple[str, ...] = ()
 
+    @property
+    def restricted(self) -> bool:
+        """A worker token limited to some environments."""
+        return self.kind is TokenKind.WORKER and bool(self.environment_ids)
+
     def require_member(self) -> None:
         """Admin or member (everything but environment delete and tokens)."""
         if self.kind is TokenKind.WORKER:
@@ -57,8 +62,7 @@ class Principal:
 
     def require_environment(self, environment_id: str) -> None:
         """Work access: any admin/member; a worker only inside its environments."""
-        restricted = self.kind is TokenKind.WORKER and bool(self.environment_ids)
-        if restricted and environment_id not in self.environment_ids:
+        if self.restricted and environment_id not in self.environment_ids:
             raise PermissionDeniedError("This token is not allowed in this environment.")
 
 

@@ -78,12 +78,10 @@ class SessionService:
     async def list(
         self, principal: Principal, flt: SessionFilter, page: PageRequest, descending: bool
     ) -> Page[Session]:
-        if principal.environment_ids:
-            allowed = principal.environment_ids
-            if flt.environment_id is None and len(allowed) == 1:
-                flt = replace(flt, environment_id=allowed[0])
-            elif flt.environment_id is None or flt.environment_id not in allowed:
-                principal.require_environment(flt.environment_id or "")
+        if flt.environment_id is not None:
+            principal.require_environment(flt.environment_id)
+        elif principal.restricted:
+            flt = replace(flt, environment_ids=principal.environment_ids)
         await self._queue.expire_due()
         rows = await self._store.list_sessions(flt, page, descending)
         return make_page(rows, page, lambda s: s.id)
@@ -126,8 +124,10 @@ class SessionService:
             stopped_state = session.work_state
             if session.work_id is not None:
                 item = await self._store.get_work(session.work_id)
-                if item is not None and wm.is_live(wm.expire(item, now)):
-                    stopped = wm.stop(wm.expire(item, now), force, now)
+                current = None if item is None else wm.expire(item, now)
+                # Archive asks live work to stop; a stop already requested is left to the worker.
+                if item is not None and current is not None and _should_stop(current, force):
+                    stopped = wm.stop(current, force, now)
                     stopped = replace(stopped, version=item.version + 1)
                     writes.append(Replace(stopped, item.version))
                     changes.append((item, stopped))
@@ -137,3 +137,9 @@ class SessionService:
             if await self._queue.commit([Replace(new, session.version), *writes], changes):
                 return replace(new, work_state=stopped_state)
         raise OverloadedError("The session is changing too fast; retry.")
+
+
+def _should_stop(item: WorkItem, force: bool) -> bool:
+    if force:
+        return wm.is_live(item)
+    return item.state in (WorkState.QUEUED, WorkState.STARTING, WorkState.ACTIVE)

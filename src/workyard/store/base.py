@@ -66,6 +66,7 @@ class EnvironmentFilter:
 @dataclass(frozen=True, slots=True)
 class SessionFilter:
     environment_id: str | None = None
+    environment_ids: tuple[str, ...] | None = None  # any of these (a restricted worker token)
     states: tuple[WorkState, ...] | None = None
     include_archived: bool = False
     created_gt: Instant | None = None

@@ -57,13 +57,8 @@ async def poll_work(request: Request, environment_id: str) -> Response:
     reclaim = query_int(request, "reclaim_older_than_ms", minimum=0)
     worker_id = worker_id_header(request)
     env_id = path_id("env", environment_id, "Environment")
-    item = await services(request).queue.poll(
-        principal,
-        env_id,
-        worker_id,
-        block_ms,
-        wm.DEFAULT_RECLAIM_MS if reclaim is None else reclaim,
-    )
+    reclaim_ms = wm.DEFAULT_RECLAIM_MS if reclaim is None else min(reclaim, wm.MAX_RECLAIM_MS)
+    item = await services(request).queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms)
     return json_response(None if item is None else wire.work(item))
 
 

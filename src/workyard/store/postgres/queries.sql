@@ -74,6 +74,7 @@ SELECT s.*, w.state AS work_state
 FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
 WHERE s.id < :hi::text AND s.id > :lo::text AND s.deleted_at IS NULL
   AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
   AND (:include_archived::boolean OR s.archived_at IS NULL)
   AND (:states::text[] IS NULL OR w.state = ANY(:states::text[]))
   AND (:created_gt::bigint IS NULL OR s.created_at > :created_gt)
@@ -87,6 +88,7 @@ SELECT s.*, w.state AS work_state
 FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
 WHERE s.id < :hi::text AND s.id > :lo::text AND s.deleted_at IS NULL
   AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
   AND (:include_archived::boolean OR s.archived_at IS NULL)
   AND (:states::text[] IS NULL OR w.state = ANY(:states::text[]))
   AND (:created_gt::bigint IS NULL OR s.created_at > :created_gt)

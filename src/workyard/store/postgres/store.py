@@ -259,6 +259,7 @@ class PostgresStore:
             hi=w.hi,
             limit=w.limit,
             environment_id=flt.environment_id,
+            environment_ids=None if flt.environment_ids is None else list(flt.environment_ids),
             include_archived=flt.include_archived,
             states=None if flt.states is None else [s.value for s in flt.states],
             created_gt=flt.created_gt,

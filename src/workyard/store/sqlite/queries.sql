@@ -74,6 +74,7 @@ SELECT s.*, w.state AS work_state
 FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
 WHERE s.id < :hi AND s.id > :lo AND s.deleted_at IS NULL
   AND (:environment_id IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids IS NULL OR s.environment_id IN (SELECT value FROM json_each(:environment_ids)))
   AND (:include_archived OR s.archived_at IS NULL)
   AND (:states IS NULL OR w.state IN (SELECT value FROM json_each(:states)))
   AND (:created_gt IS NULL OR s.created_at > :created_gt)
@@ -87,6 +88,7 @@ SELECT s.*, w.state AS work_state
 FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
 WHERE s.id < :hi AND s.id > :lo AND s.deleted_at IS NULL
   AND (:environment_id IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids IS NULL OR s.environment_id IN (SELECT value FROM json_each(:environment_ids)))
   AND (:include_archived OR s.archived_at IS NULL)
   AND (:states IS NULL OR w.state IN (SELECT value FROM json_each(:states)))
   AND (:created_gt IS NULL OR s.created_at > :created_gt)

@@ -194,6 +194,9 @@ class SqliteStore:
             hi=w.hi,
             limit=w.limit,
             environment_id=flt.environment_id,
+            environment_ids=None
+            if flt.environment_ids is None
+            else json.dumps(flt.environment_ids),
             include_archived=flt.include_archived,
             states=states,
             created_gt=flt.created_gt,
