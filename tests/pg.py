@@ -62,9 +62,9 @@ async def fresh_schema() -> AsyncIterator[str]:
 
 
 def schema_url(schema: str) -> str:
-    """A database URL whose connections use ``schema`` (for server processes)."""
+    """A database URL whose connections use ``schema`` and are named after it (for processes)."""
     sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
 
 
 @contextmanager

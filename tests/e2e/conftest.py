@@ -23,6 +23,7 @@ class ServerProcess:
     token: str
     data_dir: Path
     process: subprocess.Popen[str]
+    schema: str = ""  # the PostgreSQL schema (and application_name) when on PostgreSQL
 
     @property
     def api(self) -> str:

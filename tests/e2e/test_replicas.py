@@ -26,8 +26,9 @@ def replicas(tmp_path: Path) -> Iterator[list[ServerProcess]]:
         servers = [first]
         try:
             servers += [start_server(tmp_path / f"r{i}", "--database-url", url) for i in (1, 2)]
-            for server in servers[1:]:
+            for server in servers:
                 server.token = first.token  # the first replica created the admin token
+                server.schema = schema
             yield servers
         finally:
             for server in servers:
@@ -135,12 +136,13 @@ def test_exactly_one_replica_delivers_each_item_and_stats_agree(
             http.close()
 
 
-async def _terminate_workyard_backends() -> int:
+async def _terminate_backends(application_name: str) -> int:
     conn = await asyncpg.connect(PG_URL)
     try:
         rows = await conn.fetch(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'workyard' AND pid <> pg_backend_pid()"
+            "WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            application_name,
         )
         return len(rows)
     finally:
@@ -166,7 +168,7 @@ def test_replicas_recover_after_their_connections_are_severed(
             clients[i % 3].post("/sessions", json={"environment_id": env_id}).json()["id"]
             for i in range(9)
         ]
-        assert asyncio.run(_terminate_workyard_backends()) >= 3
+        assert asyncio.run(_terminate_backends(replicas[0].schema)) >= 3
         for http in clients:
             # Every request either succeeds or answers 503 overloaded_error, never a 500.
             response = http.get(f"/environments/{env_id}/work/stats")

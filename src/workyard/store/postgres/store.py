@@ -95,7 +95,9 @@ class PostgresStore:
         self._follower: Follower | None = None
 
     def _server_settings(self) -> dict[str, str]:
-        settings = {"plan_cache_mode": "force_custom_plan", "application_name": "workyard"}
+        settings = {"plan_cache_mode": "force_custom_plan"}
+        if "application_name=" not in self.url:  # a name in the URL wins
+            settings["application_name"] = "workyard"
         if self.schema:
             settings["search_path"] = self.schema
         return settings
