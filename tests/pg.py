@@ -10,6 +10,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 
@@ -26,7 +27,9 @@ def _unreachable_reason() -> str | None:
         await conn.close()
 
     try:
-        asyncio.run(probe())
+        # A thread of its own: this may be called while an event loop runs in this one.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, probe()).result()
     except Exception as exc:  # any failure to connect means "unreachable"
         return f"PostgreSQL unreachable at WORKYARD_TEST_POSTGRES_URL ({type(exc).__name__}: {exc})"
     return None

@@ -47,8 +47,11 @@ async def read_body(request: Request, *, required: bool = False) -> dict[str, An
             raise InvalidRequestError("Request body must be a JSON object.")
         return {}
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        text = raw.decode("utf-8")
+        value = json.loads(text, parse_constant=_reject_constant)
+        if "\\u" in text:  # an escape may encode a lone surrogate, which no store can hold
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError):
         raise InvalidRequestError("Request body must be valid JSON.") from None
     if not isinstance(value, dict):
         raise InvalidRequestError("Request body must be a JSON object.")
@@ -74,6 +77,8 @@ def body_str(
         return None
     if not isinstance(value, str):
         raise InvalidRequestError(f"{name} must be a string", param=name)
+    if "\x00" in value:
+        raise InvalidRequestError(f"{name} must not contain NUL (U+0000) characters", param=name)
     if len(value) < min_len or (max_len is not None and len(value) > max_len):
         limit = f"at most {max_len}" if min_len == 0 else f"{min_len} to {max_len}"
         raise InvalidRequestError(f"{name} must be {limit} characters long", param=name)

@@ -25,9 +25,9 @@ from workyard.store.postgres.snapshot import TxSnapshot, read_snapshot
 if TYPE_CHECKING:
     from workyard.store.postgres.store import PostgresStore
 
-__all__ = ["CHANNEL", "Follower", "decode_changes", "encode_changes"]
+__all__ = ["CHANNEL_PREFIX", "Follower", "decode_changes", "encode_changes"]
 
-CHANNEL = "workyard_work"
+CHANNEL_PREFIX = "workyard_work:"
 log = logging.getLogger("workyard.store.postgres")
 _RETRY_SECONDS = (0.1, 0.25, 0.5, 1.0, 2.0)
 
@@ -98,7 +98,7 @@ class Follower:
                 self._deliver(snapshot, payload)
 
         try:
-            await conn.add_listener(CHANNEL, on_notify)
+            await conn.add_listener(self._store.channel, on_notify)
             from workyard.store.postgres.store import Q
 
             data = await read_snapshot(conn, Q)

@@ -30,7 +30,7 @@ from workyard.store.base import (
     Write,
 )
 from workyard.store.named import Compiled, compile_named
-from workyard.store.postgres.feed import CHANNEL, Follower, encode_changes
+from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_changes
 from workyard.store.postgres.migrate import migrate
 from workyard.store.postgres.snapshot import read_snapshot
 from workyard.store.sql import load_queries
@@ -93,6 +93,9 @@ class PostgresStore:
         self.origin = origin or secrets.token_hex(8)
         self._pool: asyncpg.Pool | None = None
         self._follower: Follower | None = None
+        self.channel = (
+            CHANNEL_PREFIX + "public"
+        )  # per schema, so deployments sharing a DB don't mix
 
     def _server_settings(self) -> dict[str, str]:
         settings = {"plan_cache_mode": "force_custom_plan"}
@@ -117,6 +120,7 @@ class PostgresStore:
         conn = await self.connect()
         try:
             await migrate(conn)
+            self.channel = CHANNEL_PREFIX + str(await conn.fetchval("SELECT current_schema()"))
         finally:
             await conn.close()
         try:
@@ -185,14 +189,17 @@ class PostgresStore:
         q = Q["notify"]
         for start in range(0, len(changes), _NOTIFY_CHUNK):
             payload = encode_changes(changes[start : start + _NOTIFY_CHUNK])
-            params = {"channel": CHANNEL, "origin": self.origin, "changes": payload}
+            params = {"channel": self.channel, "origin": self.origin, "changes": payload}
             await conn.execute(q.sql, *q.args(params))
 
     @staticmethod
     async def _apply(conn: asyncpg.Connection, write: Write) -> bool:
         if isinstance(write, Delete):
             q = Q[_DELETE[write.kind]]
-            status = await conn.execute(q.sql, *q.args({"id": write.id}))
+            try:
+                status = await conn.execute(q.sql, *q.args({"id": write.id}))
+            except asyncpg.ForeignKeyViolationError:  # referenced by a row committed meanwhile
+                return False
             return bool(status.endswith(" 1"))
         record: Record = write.record
         params = _PARAMS[type(record)](record)
