@@ -24,6 +24,7 @@ class Settings:
     manual_clock: bool = False
     allow_manual_clock_anywhere: bool = False
     token_cache_seconds: float = 5.0
+    sse_keepalive_seconds: float = 15.0
     log_level: str = "info"
 
     @property

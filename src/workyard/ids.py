@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 
-__all__ = ["PREFIXES", "IdGenerator", "is_id", "new_id"]
+__all__ = ["PREFIXES", "IdGenerator", "id_after", "is_id", "new_id"]
 
 PREFIXES = frozenset({"env", "work", "sess", "evt", "tok"})
 _RAND_BITS = 74  # 12 bits of rand_a + 62 bits of rand_b
@@ -55,6 +55,14 @@ _default = IdGenerator()
 def new_id(prefix: str) -> str:
     """A new ``<prefix>_<32 hex>`` id from the process-wide generator."""
     return _default.new(prefix)
+
+
+def id_after(prefix: str, previous: str | None) -> str:
+    """A new id that is greater than ``previous`` even if another process issued it."""
+    candidate = new_id(prefix)
+    if previous is None or candidate > previous:
+        return candidate
+    return f"{prefix}_{int(previous.split('_', 1)[1], 16) + 1:032x}"
 
 
 def is_id(prefix: str, value: str) -> bool:

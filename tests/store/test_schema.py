@@ -11,12 +11,23 @@ from workyard.store.sql import load_queries, read_migrations
 from workyard.store.sqlite.migrate import applied_versions, migrate, split_statements
 
 
-def _schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
-    rows = conn.execute(
-        "SELECT type, name, sql FROM sqlite_master "
-        "WHERE name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY type, name"
-    ).fetchall()
-    return [(t, n, re.sub(r"\s+", " ", s or "").strip()) for t, n, s in rows]
+def _schema(conn: sqlite3.Connection) -> dict[str, object]:
+    """Tables (columns as PRAGMA table_info reports them) and indexes (columns, partial clause)."""
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY name"
+        )
+    ]
+    shape: dict[str, object] = {}
+    for table in tables:
+        shape[table] = conn.execute(f"PRAGMA table_info({table})").fetchall()
+    for name, sql in conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    ):
+        shape[f"index {name}"] = re.sub(r"\s+", " ", sql).strip()
+    return shape
 
 
 def test_schema_sql_equals_migrations(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from workyard.api.errors import install_error_handlers
 from workyard.api.middleware import RequestContextMiddleware
-from workyard.api.routes import environments, ops, sessions, work
+from workyard.api.routes import environments, events, ops, sessions, work
 from workyard.service.container import Services
 
 __all__ = ["create_app"]
@@ -45,5 +45,6 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(environments.router, prefix=API_PREFIX)
     app.include_router(sessions.router, prefix=API_PREFIX)
+    app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(work.router, prefix=API_PREFIX)
     return app

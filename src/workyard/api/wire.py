@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from workyard.clock import Instant, format_ts
-from workyard.domain.models import Environment, Session, WorkItem, WorkState
+from workyard.domain.models import Environment, Event, Session, WorkItem, WorkState
 from workyard.domain.pagination import Page
 from workyard.service.queue import QueueStats
 
-__all__ = ["environment", "page", "session", "session_status", "stats", "ts", "work"]
+__all__ = ["environment", "event", "page", "session", "session_status", "stats", "ts", "work"]
 
 T = TypeVar("T")
 _STATUS = {
@@ -75,6 +75,16 @@ def session(s: Session) -> dict[str, Any]:
         "archived_at": ts(s.archived_at),
         "created_at": ts(s.created_at),
         "updated_at": ts(s.updated_at),
+    }
+
+
+def event(e: Event) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "type": e.type,
+        "session_id": e.session_id,
+        "processed_at": ts(e.processed_at),
+        **e.fields,
     }
 
 

@@ -15,13 +15,23 @@ from workyard.client._base import (
     Call,
     ClientConfig,
     RetryPolicy,
+    StreamCall,
     decode_response,
+    decode_stream_event,
     next_page_call,
+    stream_status,
 )
 from workyard.client._models import Page
+from workyard.client._sse import StreamCursor
 from workyard.errors import APIConnectionError
 
-__all__ = ["AsyncClient", "AsyncEnvironments", "AsyncSessions", "AsyncWork"]
+__all__ = [
+    "AsyncClient",
+    "AsyncEnvironments",
+    "AsyncSessionEvents",
+    "AsyncSessions",
+    "AsyncWork",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -80,6 +90,30 @@ class _PagedOp(Generic[P, T]):
         return method
 
 
+class _StreamOp(Generic[P, T]):
+    """A method that follows a resumable event stream."""
+
+    def __init__(self, build: Callable[P, StreamCall[T]]) -> None:
+        self._build = build
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, obj: _Resource, owner: type[Any]) -> Callable[P, AsyncIterator[T]]: ...
+    def __get__(
+        self, obj: _Resource | None, owner: type[Any]
+    ) -> Self | Callable[P, AsyncIterator[T]]:
+        if obj is None:
+            return self
+        client, build = obj._client, self._build
+
+        @functools.wraps(build)
+        def method(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+            return client.stream(build(*args, **kwargs))
+
+        return method
+
+
 class AsyncEnvironments(_Resource):
     """``async_client.environments``: create, retrieve, update, list, archive, delete."""
 
@@ -92,8 +126,22 @@ class AsyncEnvironments(_Resource):
     delete = _Op(ep.delete_environment)
 
 
+class AsyncSessionEvents(_Resource):
+    """``async_client.sessions.events``: send, list, list_all, stream."""
+
+    send = _Op(ep.send_session_events)
+    list = _Op(ep.list_session_events)
+    list_all = _PagedOp(ep.list_session_events)
+    stream = _StreamOp(ep.stream_session_events)
+
+
 class AsyncSessions(_Resource):
-    """``async_client.sessions``: create, retrieve, update, list, archive, delete."""
+    """``async_client.sessions``: create, retrieve, update, list, archive, delete, cancel;
+    ``events``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client)
+        self.events = AsyncSessionEvents(client)
 
     create = _Op(ep.create_session)
     retrieve = _Op(ep.retrieve_session)
@@ -102,6 +150,7 @@ class AsyncSessions(_Resource):
     list_all = _PagedOp(ep.list_sessions)
     archive = _Op(ep.archive_session)
     delete = _Op(ep.delete_session)
+    cancel = _Op(ep.cancel_session)
 
 
 class AsyncWork(_Resource):
@@ -174,6 +223,58 @@ class AsyncClient:
             for item in page.data:
                 yield item
             next_call = next_page_call(next_call, page)
+
+    async def stream(self, call: StreamCall[T]) -> AsyncIterator[T]:
+        """The events of a Server-Sent Events stream, reconnecting with ``Last-Event-ID``."""
+        cursor = call.cursor()
+        while True:
+            outcome: list[str | None] = []
+            try:
+                async for item in self._connection(call, cursor, outcome):
+                    yield item
+            except httpx.TransportError as exc:
+                outcome = [f"connection lost: {exc or type(exc).__name__}"]
+            reason = outcome[0] if outcome else "the server closed the stream"
+            if reason is None:
+                return
+            delay = cursor.next_delay()
+            if delay is None:
+                raise APIConnectionError(f"Gave up following {call.request.path}: {reason}")
+            call.reconnecting(reason, delay)
+            await asyncio.sleep(delay)
+
+    async def _connection(
+        self, call: StreamCall[T], cursor: StreamCursor, outcome: list[str | None]
+    ) -> AsyncIterator[T]:
+        """One connection: yields its events; appends to ``outcome`` why it ended, when it
+        ended with an answer other than 200 (``None``: for good)."""
+        request = call.connection(cursor)
+        timeout = httpx.Timeout(self.config.timeout, read=call.policy.idle_timeout)
+        async with self._http.stream(
+            request.method,
+            self.config.url(request),
+            params=list(request.params),
+            headers=self.config.headers(request),
+            timeout=timeout,
+        ) as response:
+            if response.status_code != 200:
+                await response.aread()
+                first = cursor.connections == 0
+                outcome.append(
+                    stream_status(
+                        response.status_code, response.headers, response.content, first=first
+                    )
+                )
+                return
+            parser = cursor.connect()
+            async for line in response.aiter_lines():
+                frame = parser.feed(line)
+                if frame is None:
+                    continue
+                item = decode_stream_event(call, frame)
+                cursor.delivered(frame)
+                if item is not None:
+                    yield item
 
     async def _send(self, call: Call[Any]) -> httpx.Response:
         request = call.request

@@ -16,6 +16,13 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from workyard.client._models import Page, ResponseShapeError, expect_object
+from workyard.client._sse import (
+    ReconnectPolicy,
+    ServerSentEvent,
+    StreamCursor,
+    is_retryable_status,
+    stream_headers,
+)
 from workyard.errors import APIError, WorkyardError, error_class_for
 
 __all__ = [
@@ -27,7 +34,9 @@ __all__ = [
     "NotGiven",
     "RequestSpec",
     "RetryPolicy",
+    "StreamCall",
     "decode_response",
+    "decode_stream_event",
     "error_from_response",
     "next_page_call",
     "normalize_base_url",
@@ -36,6 +45,7 @@ __all__ = [
     "page_decoder",
     "path",
     "resolve_token",
+    "stream_status",
 ]
 
 T = TypeVar("T")
@@ -83,6 +93,54 @@ class Call(Generic[T]):
 
     request: RequestSpec
     decode: Callable[[object], T]
+
+
+ReconnectHook = Callable[[str, float], None]
+"""Called before each reconnection with the reason and the delay in seconds."""
+
+
+@dataclass(frozen=True)
+class StreamCall(Generic[T]):
+    """A resumable Server-Sent Events request: ``decode`` turns a frame into a result, or
+    ``None`` to skip it; ``last_event_id`` is where to resume from (``None``: the beginning)."""
+
+    request: RequestSpec
+    decode: Callable[[ServerSentEvent], T | None]
+    last_event_id: str | None = None
+    policy: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    on_reconnect: ReconnectHook | None = field(default=None, compare=False)
+
+    def cursor(self) -> StreamCursor:
+        return StreamCursor(self.policy, self.last_event_id)
+
+    def connection(self, cursor: StreamCursor) -> RequestSpec:
+        """The request of the next connection: ``Last-Event-ID`` is the cursor's."""
+        return replace(self.request, headers=stream_headers(cursor.last_event_id))
+
+    def reconnecting(self, reason: str, delay: float) -> None:
+        if self.on_reconnect is not None:
+            self.on_reconnect(reason, delay)
+
+
+def stream_status(
+    status: int, headers: Mapping[str, str], content: bytes, *, first: bool
+) -> str | None:
+    """What a non-200 answer to a stream connection means: a reason to reconnect (408, 429,
+    5xx), ``None`` to end the stream (404 once connected before: the session is gone), or it
+    raises the error (any other status, and a 404 on the first connection)."""
+    if status == 404 and not first:
+        return None
+    if is_retryable_status(status):
+        return f"HTTP {status}"
+    raise error_from_response(status, headers, content)
+
+
+def decode_stream_event(call: StreamCall[T], event: ServerSentEvent) -> T | None:
+    """``call.decode(event)``, with a malformed frame reported as :class:`APIError`."""
+    try:
+        return call.decode(event)
+    except (ValueError, ResponseShapeError) as exc:
+        raise APIError(f"Unexpected event from the server: {exc}.", status=200) from None
 
 
 def path(template: str, *ids: str) -> str:

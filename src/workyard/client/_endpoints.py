@@ -14,12 +14,15 @@ from workyard.client._base import (
     NOT_GIVEN,
     Call,
     NotGiven,
+    ReconnectHook,
     RequestSpec,
+    StreamCall,
     object_decoder,
     optional_decoder,
     page_decoder,
     path,
 )
+from workyard.client._events import Cancellation, Event, event_from_frame, events_from_data
 from workyard.client._models import (
     Deleted,
     Environment,
@@ -29,24 +32,29 @@ from workyard.client._models import (
     Session,
     WorkItem,
 )
+from workyard.client._sse import ReconnectPolicy
 
 __all__ = [
     "ack_work",
     "archive_environment",
     "archive_session",
+    "cancel_session",
     "create_environment",
     "create_session",
     "delete_environment",
     "delete_session",
     "heartbeat_work",
     "list_environments",
+    "list_session_events",
     "list_sessions",
     "list_work",
     "poll_work",
     "retrieve_environment",
     "retrieve_session",
     "retrieve_work",
+    "send_session_events",
     "stop_work",
+    "stream_session_events",
     "update_environment",
     "update_session",
     "update_work",
@@ -227,6 +235,73 @@ def archive_session(session_id: str) -> Call[Session]:
 def delete_session(session_id: str) -> Call[Deleted]:
     """Delete a session and its events; its live work item is force-stopped."""
     return Call(RequestSpec("DELETE", path("/sessions/{}", session_id)), _deleted)
+
+
+def cancel_session(session_id: str) -> Call[Cancellation]:
+    """Interrupt a running session (a ``user.interrupt`` is appended); ``status: canceling``."""
+    request = RequestSpec("POST", path("/sessions/{}/cancel", session_id), idempotent=True)
+    return Call(request, object_decoder(Cancellation.from_dict))
+
+
+# Session events
+
+
+def send_session_events(session_id: str, events: Sequence[Mapping[str, Any]]) -> Call[list[Event]]:
+    """Append 1-100 events, e.g. ``[{"type": "user.message", "content": "hi"}]``; the created
+    events come back in order (a ``user.message`` to an idle session enqueues new work)."""
+    body = {"events": [dict(event) for event in events]}
+    request = RequestSpec("POST", path("/sessions/{}/events", session_id), body=body)
+    return Call(request, events_from_data)
+
+
+def list_session_events(
+    session_id: str,
+    *,
+    order: str | None = None,
+    types: Iterable[str] | None = None,
+    created_at_gt: str | None = None,
+    created_at_gte: str | None = None,
+    created_at_lt: str | None = None,
+    created_at_lte: str | None = None,
+    limit: int | None = None,
+    page: str | None = None,
+    after_id: str | None = None,
+    before_id: str | None = None,
+) -> Call[Page[Event]]:
+    """One page of a session's events, oldest first (``order="desc"``: newest first);
+    ``types`` filters (e.g. ``["user.message"]``); ``created_at_*`` take RFC 3339 times."""
+    params = (
+        *_params(("order", order)),
+        *(("types[]", kind) for kind in types or ()),
+        *_params(
+            ("created_at[gt]", created_at_gt),
+            ("created_at[gte]", created_at_gte),
+            ("created_at[lt]", created_at_lt),
+            ("created_at[lte]", created_at_lte),
+        ),
+        *_page_params(limit, page, after_id, before_id),
+    )
+    request = RequestSpec(
+        "GET", path("/sessions/{}/events", session_id), params=params, idempotent=True
+    )
+    return Call(request, page_decoder(Event.from_dict))
+
+
+def stream_session_events(
+    session_id: str,
+    last_event_id: str | None = None,
+    *,
+    reconnect: ReconnectPolicy | None = None,
+    on_reconnect: ReconnectHook | None = None,
+) -> StreamCall[Event]:
+    """Follow a session's events live (Server-Sent Events), from the first one or from right
+    after ``last_event_id``. A dropped connection is resumed with ``Last-Event-ID`` (no gap, no
+    duplicate) after a backoff with jitter (``reconnect``; ``on_reconnect(reason, delay)`` is
+    told); the stream ends when the session is deleted (404 after a successful connection)."""
+    request = RequestSpec("GET", path("/sessions/{}/events/stream", session_id), idempotent=True)
+    return StreamCall(
+        request, event_from_frame, last_event_id, reconnect or ReconnectPolicy(), on_reconnect
+    )
 
 
 # Work

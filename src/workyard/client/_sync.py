@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
 
@@ -15,13 +15,17 @@ from workyard.client._base import (
     Call,
     ClientConfig,
     RetryPolicy,
+    StreamCall,
     decode_response,
+    decode_stream_event,
     next_page_call,
+    stream_status,
 )
 from workyard.client._models import Page
+from workyard.client._sse import StreamCursor
 from workyard.errors import APIConnectionError
 
-__all__ = ["Client", "Environments", "Sessions", "Work"]
+__all__ = ["Client", "Environments", "SessionEvents", "Sessions", "Work"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -76,6 +80,28 @@ class _PagedOp(Generic[P, T]):
         return method
 
 
+class _StreamOp(Generic[P, T]):
+    """A method that follows a resumable event stream."""
+
+    def __init__(self, build: Callable[P, StreamCall[T]]) -> None:
+        self._build = build
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, obj: _Resource, owner: type[Any]) -> Callable[P, Iterator[T]]: ...
+    def __get__(self, obj: _Resource | None, owner: type[Any]) -> Self | Callable[P, Iterator[T]]:
+        if obj is None:
+            return self
+        client, build = obj._client, self._build
+
+        @functools.wraps(build)
+        def method(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+            return client.stream(build(*args, **kwargs))
+
+        return method
+
+
 class Environments(_Resource):
     """``client.environments``: create, retrieve, update, list, archive, delete."""
 
@@ -88,8 +114,21 @@ class Environments(_Resource):
     delete = _Op(ep.delete_environment)
 
 
+class SessionEvents(_Resource):
+    """``client.sessions.events``: send, list, list_all, stream."""
+
+    send = _Op(ep.send_session_events)
+    list = _Op(ep.list_session_events)
+    list_all = _PagedOp(ep.list_session_events)
+    stream = _StreamOp(ep.stream_session_events)
+
+
 class Sessions(_Resource):
-    """``client.sessions``: create, retrieve, update, list, archive, delete."""
+    """``client.sessions``: create, retrieve, update, list, archive, delete, cancel; ``events``."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self.events = SessionEvents(client)
 
     create = _Op(ep.create_session)
     retrieve = _Op(ep.retrieve_session)
@@ -98,6 +137,7 @@ class Sessions(_Resource):
     list_all = _PagedOp(ep.list_sessions)
     archive = _Op(ep.archive_session)
     delete = _Op(ep.delete_session)
+    cancel = _Op(ep.cancel_session)
 
 
 class Work(_Resource):
@@ -169,6 +209,52 @@ class Client:
             page = self.execute(next_call)
             yield from page.data
             next_call = next_page_call(next_call, page)
+
+    def stream(self, call: StreamCall[T]) -> Iterator[T]:
+        """The events of a Server-Sent Events stream, reconnecting with ``Last-Event-ID``."""
+        cursor = call.cursor()
+        while True:
+            try:
+                reason = yield from self._connection(call, cursor)
+            except httpx.TransportError as exc:
+                reason = f"connection lost: {exc or type(exc).__name__}"
+            if reason is None:
+                return
+            delay = cursor.next_delay()
+            if delay is None:
+                raise APIConnectionError(f"Gave up following {call.request.path}: {reason}")
+            call.reconnecting(reason, delay)
+            time.sleep(delay)
+
+    def _connection(
+        self, call: StreamCall[T], cursor: StreamCursor
+    ) -> Generator[T, None, str | None]:
+        """One connection: yields its events; returns why it ended (``None``: for good)."""
+        request = call.connection(cursor)
+        timeout = httpx.Timeout(self.config.timeout, read=call.policy.idle_timeout)
+        with self._http.stream(
+            request.method,
+            self.config.url(request),
+            params=list(request.params),
+            headers=self.config.headers(request),
+            timeout=timeout,
+        ) as response:
+            if response.status_code != 200:
+                response.read()
+                first = cursor.connections == 0
+                return stream_status(
+                    response.status_code, response.headers, response.content, first=first
+                )
+            parser = cursor.connect()
+            for line in response.iter_lines():
+                frame = parser.feed(line)
+                if frame is None:
+                    continue
+                item = decode_stream_event(call, frame)
+                cursor.delivered(frame)
+                if item is not None:
+                    yield item
+        return "the server closed the stream"
 
     def _send(self, call: Call[Any]) -> httpx.Response:
         request = call.request

@@ -10,6 +10,7 @@ from workyard.clock import Instant
 
 __all__ = [
     "Environment",
+    "Event",
     "Session",
     "TokenKind",
     "TokenRecord",
@@ -89,6 +90,18 @@ class Session:
     deleted_at: Instant | None = None
     version: int = 1
     work_state: WorkState | None = None  # joined from the latest work item when read
+    last_event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of a session's append-only log; ``fields`` are the type-specific members."""
+
+    id: str
+    session_id: str
+    type: str
+    processed_at: Instant
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

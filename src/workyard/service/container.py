@@ -8,6 +8,7 @@ from workyard.clock import Clock, ManualClock, SystemClock
 from workyard.config import Settings
 from workyard.service.auth import TokenService
 from workyard.service.environments import EnvironmentService
+from workyard.service.events import EventService
 from workyard.service.queue import WorkQueue
 from workyard.service.sessions import SessionService
 from workyard.store import Store, open_store
@@ -24,6 +25,7 @@ class Services:
     queue: WorkQueue
     environments: EnvironmentService
     sessions: SessionService
+    events: EventService
 
     @property
     def manual_clock(self) -> ManualClock | None:
@@ -50,6 +52,7 @@ def build_services(
             pool_size=settings.pg_pool_size,
         )
     queue = WorkQueue(store, clock, settings.default_ttl_seconds)
+    sessions = SessionService(queue)
     return Services(
         settings=settings,
         store=store,
@@ -57,5 +60,6 @@ def build_services(
         tokens=TokenService(store, clock, settings.token_cache_seconds),
         queue=queue,
         environments=EnvironmentService(queue),
-        sessions=SessionService(queue),
+        sessions=sessions,
+        events=EventService(queue, sessions),
     )

@@ -38,6 +38,7 @@ class IndexKeeper:
         self._wake_sweeper = wake_sweeper
         self._unechoed: Counter[str] = Counter()
         self._echoed = asyncio.Event()
+        self.on_events: Callable[[Sequence[str]], None] = lambda _: None
 
     # commits made by this server ---------------------------------------------------------------
     def before_commit(self, changes: Sequence[WorkChange]) -> None:
@@ -66,6 +67,9 @@ class IndexKeeper:
             self._echoed.set()
             self._echoed = asyncio.Event()
         self._apply_all(changes)
+
+    def events(self, session_ids: Sequence[str]) -> None:
+        self.on_events(session_ids)
 
     def lost(self) -> None:
         self.ready = False

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from workyard.domain import work as wm
+from workyard.domain.events import EventDraft
 from workyard.domain.metadata import apply_patch
-from workyard.domain.models import Session, WorkItem, WorkState
+from workyard.domain.models import Event, Session, WorkItem, WorkState
 from workyard.domain.pagination import Page, PageRequest, make_page
 from workyard.errors import InvalidRequestError, NotFoundError, OverloadedError
-from workyard.ids import new_id
+from workyard.ids import id_after, new_id
 from workyard.service.auth import Principal
 from workyard.service.queue import WorkQueue
-from workyard.store import Insert, Replace, SessionFilter, Write
+from workyard.store import Insert, PurgeEvents, Replace, SessionFilter, Write
 
 __all__ = ["UNSET", "SessionChanges", "SessionService"]
 
@@ -40,6 +42,7 @@ class SessionService:
         agent: Any,
         title: str | None,
         metadata: dict[str, str],
+        initial_events: Sequence[EventDraft] = (),
     ) -> Session:
         env = await self._store.get_environment(environment_id)
         if env is None:
@@ -58,10 +61,17 @@ class SessionService:
         work = WorkItem(
             work_id, environment_id, session_id, WorkState.QUEUED, now, metadata=metadata
         )
+        events: list[Event] = []
+        last: str | None = None
+        for draft in initial_events:
+            last = id_after("evt", last)
+            events.append(Event(last, session_id, draft.type, now, draft.fields))
         session = Session(
-            session_id, environment_id, agent, title, metadata, work_id, None, now, now
-        )
-        await self._queue.commit([Insert(session), Insert(work)], [(None, work)])
+            session_id, environment_id, agent, title, metadata, work_id, None, now, now,
+            last_event_id=last,
+        )  # fmt: skip
+        writes: list[Write] = [Insert(session), Insert(work), *(Insert(e) for e in events)]
+        await self._queue.commit(writes, [(None, work)])
         return replace(session, work_state=WorkState.QUEUED)
 
     async def _load(self, principal: Principal, session_id: str) -> Session:
@@ -134,6 +144,8 @@ class SessionService:
                     stopped_state = stopped.state
             field = "deleted_at" if force else "archived_at"
             new = self._bump(session, **{field: now})
+            if force:
+                writes.append(PurgeEvents(session.id))
             if await self._queue.commit([Replace(new, session.version), *writes], changes):
                 return replace(new, work_state=stopped_state)
         raise OverloadedError("The session is changing too fast; retry.")

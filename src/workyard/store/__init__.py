@@ -3,8 +3,10 @@
 from workyard.store.base import (
     Delete,
     EnvironmentFilter,
+    EventFilter,
     Insert,
     ItemSummary,
+    PurgeEvents,
     ReadinessSnapshot,
     Record,
     Replace,
@@ -19,8 +21,10 @@ from workyard.store.factory import open_store
 __all__ = [
     "Delete",
     "EnvironmentFilter",
+    "EventFilter",
     "Insert",
     "ItemSummary",
+    "PurgeEvents",
     "ReadinessSnapshot",
     "Record",
     "Replace",

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from workyard.clock import Instant
-from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, WorkState
+from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
 
 __all__ = [
     "ChangeFeed",
     "Delete",
     "EnvironmentFilter",
+    "EventFilter",
     "Insert",
     "ItemSummary",
+    "PurgeEvents",
     "QueueSnapshotRow",
     "ReadinessSnapshot",
     "Record",
@@ -27,7 +29,7 @@ __all__ = [
     "Write",
 ]
 
-Record = Environment | Session | WorkItem | TokenRecord
+Record = Environment | Session | WorkItem | TokenRecord | Event
 
 
 class StoreUnavailableError(Exception):
@@ -53,7 +55,23 @@ class Delete:
     id: str
 
 
-Write = Insert | Replace | Delete
+@dataclass(frozen=True, slots=True)
+class PurgeEvents:
+    """Delete every event of a session."""
+
+    session_id: str
+
+
+Write = Insert | Replace | Delete | PurgeEvents
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    types: tuple[str, ...] | None = None
+    created_gt: Instant | None = None
+    created_gte: Instant | None = None
+    created_lt: Instant | None = None
+    created_lte: Instant | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +143,9 @@ class ChangeFeed(Protocol):
     def reset(self, snapshot: ReadinessSnapshot) -> None: ...
     def changes(self, changes: Sequence[WorkChange], own: bool) -> None: ...
     def lost(self) -> None: ...
+    def events(self, session_ids: Sequence[str]) -> None:
+        """Events were appended to these sessions (on any server)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +195,11 @@ class Store(Protocol):
     async def list_sessions(
         self, flt: SessionFilter, page: PageRequest, descending: bool
     ) -> list[Session]: ...
+
+    # events
+    async def list_events(
+        self, session_id: str, flt: EventFilter, page: PageRequest, descending: bool
+    ) -> list[Event]: ...
 
     # work
     async def get_work(self, work_id: str) -> WorkItem | None: ...

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from workyard.domain.models import (
     Environment,
+    Event,
     Session,
     TokenKind,
     TokenRecord,
@@ -18,6 +19,8 @@ __all__ = [
     "Row",
     "environment_from_row",
     "environment_params",
+    "event_from_row",
+    "event_params",
     "session_from_row",
     "session_params",
     "token_from_row",
@@ -106,6 +109,7 @@ def session_from_row(row: Row) -> Session:
         deleted_at=row["deleted_at"],
         version=row["version"],
         work_state=WorkState(state) if state is not None else None,
+        last_event_id=row["last_event_id"],
     )
 
 
@@ -122,6 +126,27 @@ def session_params(s: Session) -> dict[str, Any]:
         "updated_at": s.updated_at,
         "deleted_at": s.deleted_at,
         "version": s.version,
+        "last_event_id": s.last_event_id,
+    }
+
+
+def event_from_row(row: Row) -> Event:
+    return Event(
+        id=row["id"],
+        session_id=row["session_id"],
+        type=row["type"],
+        processed_at=row["processed_at"],
+        fields=json.loads(row["body"]),
+    )
+
+
+def event_params(e: Event) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "session_id": e.session_id,
+        "type": e.type,
+        "processed_at": e.processed_at,
+        "body": _dumps(e.fields),
     }
 
 

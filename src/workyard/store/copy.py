@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from workyard.domain.models import Environment, Session, TokenRecord, WorkItem
+from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem
 from workyard.store.base import Insert, Record, Store
 
 __all__ = ["CopyError", "copy_store"]
@@ -16,6 +16,7 @@ _ORDER: tuple[tuple[str, type[Record]], ...] = (
     ("environments", Environment),
     ("sessions", Session),
     ("work_items", WorkItem),
+    ("events", Event),
 )
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from workyard.api import wire
 from workyard.api.inputs import body_str, path_id, query_bool, query_str, query_ts, read_body
 from workyard.api.routes.common import authenticate, json_response, pagination, services
+from workyard.domain.events import USER_TYPES, validate_events
 from workyard.domain.metadata import validate_metadata
 from workyard.domain.models import WorkState
 from workyard.errors import InvalidRequestError, NotFoundError
@@ -37,9 +38,18 @@ async def create_session(request: Request) -> Response:
     agent = body.get("agent")
     if agent is not None and not isinstance(agent, str | dict):
         raise InvalidRequestError("agent must be an agent id string or an object", param="agent")
+    initial = body.get("initial_events")
+    drafts = [] if initial is None else validate_events(initial, "initial_events")
+    for n, draft in enumerate(drafts):
+        if draft.type not in USER_TYPES:
+            raise InvalidRequestError(
+                "initial_events may only hold user events", param=f"initial_events[{n}].type"
+            )
     if not is_id("env", env_id):
         raise NotFoundError(f"Environment {env_id[:80]} not found.", param="environment_id")
-    session = await services(request).sessions.create(principal, env_id, agent, title, metadata)
+    session = await services(request).sessions.create(
+        principal, env_id, agent, title, metadata, drafts
+    )
     return json_response(wire.session(session), 201)
 
 

@@ -129,7 +129,11 @@ class Follower:
             if snapshot.visible(int(message["x"])):
                 return
             changes = decode_changes(message["c"])
+            sessions = [str(s) for s in message.get("s", [])]
         except (ValueError, KeyError, TypeError, IndexError):
             log.error("ignoring a malformed change notification")
             return
-        self._feed.changes(changes, own=message.get("o") == self._store.origin)
+        if changes:
+            self._feed.changes(changes, own=message.get("o") == self._store.origin)
+        if sessions:
+            self._feed.events(sessions)

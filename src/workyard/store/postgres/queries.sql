@@ -60,13 +60,14 @@ FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
 WHERE s.id = :id AND s.deleted_at IS NULL;
 
 -- name: insert_session
-INSERT INTO sessions (id, environment_id, agent, title, metadata, work_id, archived_at, created_at, updated_at, deleted_at, version)
-VALUES (:id, :environment_id, :agent, :title, :metadata, :work_id, :archived_at, :created_at, :updated_at, :deleted_at, :version);
+INSERT INTO sessions (id, environment_id, agent, title, metadata, work_id, archived_at, created_at, updated_at, deleted_at, version, last_event_id)
+VALUES (:id, :environment_id, :agent, :title, :metadata, :work_id, :archived_at, :created_at, :updated_at, :deleted_at, :version, :last_event_id);
 
 -- name: replace_session
 UPDATE sessions
 SET title = :title, metadata = :metadata, work_id = :work_id, archived_at = :archived_at,
-    updated_at = :updated_at, deleted_at = :deleted_at, version = :version
+    updated_at = :updated_at, deleted_at = :deleted_at, version = :version,
+    last_event_id = :last_event_id
 WHERE id = :id AND version = :expected_version;
 
 -- name: list_sessions_desc
@@ -174,7 +175,7 @@ WHERE environment_id = :environment_id AND last_poll_at > :since;
 DELETE FROM worker_polls WHERE last_poll_at <= :before;
 
 -- name: notify
-SELECT pg_notify(:channel, json_build_object('o', :origin::text, 'x', txid_current(), 'c', :changes::json)::text);
+SELECT pg_notify(:channel, json_build_object('o', :origin::text, 'x', txid_current(), 'c', :changes::json, 's', :sessions::json)::text);
 
 -- name: current_snapshot
 SELECT pg_current_snapshot()::text;
@@ -195,7 +196,38 @@ SELECT * FROM work_items WHERE id > :after::text ORDER BY id LIMIT :limit;
 SELECT (SELECT COUNT(*) FROM tokens) AS tokens,
        (SELECT COUNT(*) FROM environments) AS environments,
        (SELECT COUNT(*) FROM sessions) AS sessions,
-       (SELECT COUNT(*) FROM work_items) AS work_items;
+       (SELECT COUNT(*) FROM work_items) AS work_items,
+       (SELECT COUNT(*) FROM events) AS events;
 
 -- name: clear_all
-TRUNCATE work_items, sessions, environments, tokens, worker_polls;
+TRUNCATE events, work_items, sessions, environments, tokens, worker_polls;
+
+-- name: list_events_asc
+SELECT * FROM events
+WHERE session_id = :session_id AND id < :hi::text AND id > :lo::text
+  AND (:types::text[] IS NULL OR type = ANY(:types::text[]))
+  AND (:created_gt::bigint IS NULL OR processed_at > :created_gt)
+  AND (:created_gte::bigint IS NULL OR processed_at >= :created_gte)
+  AND (:created_lt::bigint IS NULL OR processed_at < :created_lt)
+  AND (:created_lte::bigint IS NULL OR processed_at <= :created_lte)
+ORDER BY session_id ASC, id ASC LIMIT :limit;
+
+-- name: list_events_desc
+SELECT * FROM events
+WHERE session_id = :session_id AND id < :hi::text AND id > :lo::text
+  AND (:types::text[] IS NULL OR type = ANY(:types::text[]))
+  AND (:created_gt::bigint IS NULL OR processed_at > :created_gt)
+  AND (:created_gte::bigint IS NULL OR processed_at >= :created_gte)
+  AND (:created_lt::bigint IS NULL OR processed_at < :created_lt)
+  AND (:created_lte::bigint IS NULL OR processed_at <= :created_lte)
+ORDER BY session_id DESC, id DESC LIMIT :limit;
+
+-- name: insert_event
+INSERT INTO events (id, session_id, type, processed_at, body)
+VALUES (:id, :session_id, :type, :processed_at, :body);
+
+-- name: purge_session_events
+DELETE FROM events WHERE session_id = :session_id;
+
+-- name: export_events
+SELECT * FROM events WHERE id > :after::text ORDER BY id LIMIT :limit;

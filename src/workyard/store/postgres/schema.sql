@@ -34,7 +34,8 @@ CREATE TABLE sessions (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     deleted_at BIGINT,
-    version BIGINT NOT NULL
+    version BIGINT NOT NULL,
+    last_event_id TEXT COLLATE "C"
 );
 
 CREATE INDEX sessions_by_environment ON sessions (environment_id, id);
@@ -69,3 +70,13 @@ CREATE TABLE worker_polls (
     last_poll_at BIGINT NOT NULL,
     PRIMARY KEY (environment_id, worker_id)
 );
+
+CREATE TABLE events (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    session_id TEXT COLLATE "C" NOT NULL,
+    type TEXT NOT NULL,
+    processed_at BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+
+CREATE INDEX events_by_session ON events (session_id, id);

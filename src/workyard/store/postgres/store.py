@@ -6,6 +6,7 @@ transaction, so replicas keep their readiness indexes exact (see ``feed.py``).
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -14,14 +15,16 @@ from typing import Any, TypeVar
 import asyncpg
 
 from workyard.clock import Instant
-from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, WorkState
+from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import (
     ChangeFeed,
     Delete,
     EnvironmentFilter,
+    EventFilter,
     Insert,
+    PurgeEvents,
     ReadinessSnapshot,
     Record,
     SessionFilter,
@@ -47,6 +50,7 @@ _INSERT: dict[type, str] = {
     Environment: "insert_environment",
     Session: "insert_session",
     WorkItem: "insert_work",
+    Event: "insert_event",
 }
 _REPLACE: dict[type, str] = {
     TokenRecord: "replace_token",
@@ -59,6 +63,7 @@ _PARAMS: dict[type, Callable[[Any], dict[str, Any]]] = {
     Environment: codec.environment_params,
     Session: codec.session_params,
     WorkItem: codec.work_params,
+    Event: codec.event_params,
 }
 _DELETE: dict[type, str] = {Environment: "delete_environment"}
 _EXPORT: dict[type, tuple[str, Callable[[Any], Any]]] = {
@@ -66,6 +71,7 @@ _EXPORT: dict[type, tuple[str, Callable[[Any], Any]]] = {
     Environment: ("export_environments", codec.environment_from_row),
     Session: ("export_sessions", codec.session_from_row),
     WorkItem: ("export_work", codec.work_from_row),
+    Event: ("export_events", codec.event_from_row),
 }
 _UNAVAILABLE = (
     OSError,
@@ -180,20 +186,33 @@ class PostgresStore:
                 for write in writes:
                     if not await self._apply(conn, write):
                         raise _Rollback()
-                await self._notify(conn, changes)
+                await self._notify(conn, changes, _sessions_with_events(writes))
         except _Rollback:
             return False
         return True
 
-    async def _notify(self, conn: asyncpg.Connection, changes: Sequence[WorkChange]) -> None:
+    async def _notify(
+        self, conn: asyncpg.Connection, changes: Sequence[WorkChange], sessions: Sequence[str] = ()
+    ) -> None:
+        """Publish work changes and sessions with new events, in this transaction."""
         q = Q["notify"]
-        for start in range(0, len(changes), _NOTIFY_CHUNK):
-            payload = encode_changes(changes[start : start + _NOTIFY_CHUNK])
-            params = {"channel": self.channel, "origin": self.origin, "changes": payload}
+        first = True
+        for start in range(0, max(len(changes), 1 if sessions else 0), _NOTIFY_CHUNK):
+            params = {
+                "channel": self.channel,
+                "origin": self.origin,
+                "changes": encode_changes(changes[start : start + _NOTIFY_CHUNK]),
+                "sessions": json.dumps(list(sessions) if first else []),
+            }
+            first = False
             await conn.execute(q.sql, *q.args(params))
 
     @staticmethod
     async def _apply(conn: asyncpg.Connection, write: Write) -> bool:
+        if isinstance(write, PurgeEvents):
+            q = Q["purge_session_events"]
+            await conn.execute(q.sql, *q.args({"session_id": write.session_id}))
+            return True
         if isinstance(write, Delete):
             q = Q[_DELETE[write.kind]]
             try:
@@ -271,6 +290,26 @@ class PostgresStore:
             environment_ids=None if flt.environment_ids is None else list(flt.environment_ids),
             include_archived=flt.include_archived,
             states=None if flt.states is None else [s.value for s in flt.states],
+            created_gt=flt.created_gt,
+            created_gte=flt.created_gte,
+            created_lt=flt.created_lt,
+            created_lte=flt.created_lte,
+        )
+        return rows[::-1] if w.reverse else rows
+
+    # events ----------------------------------------------------------------------------------
+    async def list_events(
+        self, session_id: str, flt: EventFilter, page: PageRequest, descending: bool
+    ) -> list[Event]:
+        w = window(page, descending=descending)
+        rows = await self._all(
+            "list_events_desc" if w.scan_descending else "list_events_asc",
+            codec.event_from_row,
+            session_id=session_id,
+            lo=w.lo,
+            hi=w.hi,
+            limit=w.limit,
+            types=None if flt.types is None else list(flt.types),
             created_gt=flt.created_gt,
             created_gte=flt.created_gte,
             created_lt=flt.created_lt,
@@ -366,3 +405,10 @@ class PostgresStore:
 
 class _Rollback(Exception):
     pass
+
+
+def _sessions_with_events(writes: Sequence[Write]) -> list[str]:
+    found = {
+        w.record.session_id for w in writes if isinstance(w, Insert) and isinstance(w.record, Event)
+    }
+    return sorted(found)

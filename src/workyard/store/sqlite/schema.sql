@@ -34,7 +34,8 @@ CREATE TABLE sessions (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     deleted_at INTEGER,
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    last_event_id TEXT
 );
 
 CREATE INDEX sessions_by_environment ON sessions (environment_id, id);
@@ -62,3 +63,13 @@ CREATE INDEX work_by_environment ON work_items (environment_id, id);
 CREATE INDEX work_queued ON work_items (environment_id, id) WHERE state = 'queued';
 CREATE INDEX work_leases ON work_items (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
 CREATE INDEX work_by_session ON work_items (session_id, id);
+
+CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    processed_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+
+CREATE INDEX events_by_session ON events (session_id, id);

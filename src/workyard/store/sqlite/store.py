@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workyard.clock import Instant
-from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, WorkState
+from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import (
     ChangeFeed,
     Delete,
     EnvironmentFilter,
+    EventFilter,
     Insert,
+    PurgeEvents,
     QueueSnapshotRow,
     ReadinessSnapshot,
     Record,
@@ -43,6 +45,7 @@ _INSERT: dict[type, str] = {
     Environment: "insert_environment",
     Session: "insert_session",
     WorkItem: "insert_work",
+    Event: "insert_event",
 }
 _REPLACE: dict[type, str] = {
     TokenRecord: "replace_token",
@@ -55,6 +58,7 @@ _PARAMS: dict[type, Callable[[Any], dict[str, Any]]] = {
     Environment: codec.environment_params,
     Session: codec.session_params,
     WorkItem: codec.work_params,
+    Event: codec.event_params,
 }
 _DELETE: dict[type, str] = {Environment: "delete_environment"}
 _EXPORT: dict[type, tuple[str, Callable[[Any], Any]]] = {
@@ -62,6 +66,7 @@ _EXPORT: dict[type, tuple[str, Callable[[Any], Any]]] = {
     Environment: ("export_environments", codec.environment_from_row),
     Session: ("export_sessions", codec.session_from_row),
     WorkItem: ("export_work", codec.work_from_row),
+    Event: ("export_events", codec.event_from_row),
 }
 
 
@@ -127,6 +132,9 @@ class SqliteStore:
 
     @staticmethod
     def _apply(db: sqlite3.Connection, write: Write) -> bool:
+        if isinstance(write, PurgeEvents):
+            db.execute(Q["purge_session_events"], {"session_id": write.session_id})
+            return True
         if isinstance(write, Delete):
             return db.execute(Q[_DELETE[write.kind]], {"id": write.id}).rowcount == 1
         record: Record = write.record
@@ -206,6 +214,26 @@ class SqliteStore:
         )
         return rows[::-1] if w.reverse else rows
 
+    # events ----------------------------------------------------------------------------------
+    async def list_events(
+        self, session_id: str, flt: EventFilter, page: PageRequest, descending: bool
+    ) -> list[Event]:
+        w = window(page, descending=descending)
+        rows = self._all(
+            "list_events_desc" if w.scan_descending else "list_events_asc",
+            codec.event_from_row,
+            session_id=session_id,
+            lo=w.lo,
+            hi=w.hi,
+            limit=w.limit,
+            types=None if flt.types is None else json.dumps(flt.types),
+            created_gt=flt.created_gt,
+            created_gte=flt.created_gte,
+            created_lt=flt.created_lt,
+            created_lte=flt.created_lte,
+        )
+        return rows[::-1] if w.reverse else rows
+
     # work ------------------------------------------------------------------------------------
     async def get_work(self, work_id: str) -> WorkItem | None:
         return self._one("get_work", codec.work_from_row, id=work_id)
@@ -259,7 +287,8 @@ class SqliteStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for name in ("clear_work", "clear_sessions", "clear_environments", "clear_tokens"):
+            names = ("clear_events", "clear_work", "clear_sessions", "clear_environments")
+            for name in (*names, "clear_tokens"):
                 db.execute(Q[name])
         except BaseException:
             db.execute("ROLLBACK")

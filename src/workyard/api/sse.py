@@ -1,0 +1,112 @@
+"""A Server-Sent Events response for a session's log: history, then live, with bounded memory.
+
+The stream reads one batch at a time from the store and only reads the next once the previous one
+was handed to the transport; a client that stops reading is disconnected after ``stall_seconds``
+instead of being buffered without limit. A keep-alive comment goes out every ``keepalive_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from workyard.domain.models import Event
+from workyard.service.notifier import Notifier
+
+__all__ = ["EventStreamResponse", "format_event"]
+
+_BATCH = 100
+
+Fetch = Callable[[str | None, int], Awaitable[list[Event] | None]]
+
+
+def format_event(event: Event, body: dict[str, Any]) -> bytes:
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return f"id: {event.id}\nevent: {event.type}\ndata: {data}\n\n".encode()
+
+
+class EventStreamResponse(Response):
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        *,
+        fetch: Fetch,
+        render: Callable[[Event], dict[str, Any]],
+        hub: Notifier,
+        session_id: str,
+        after: str | None,
+        keepalive_seconds: float,
+        stall_seconds: float = 30.0,
+    ) -> None:
+        super().__init__(
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+            media_type=self.media_type,
+        )
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self._fetch, self._render, self._hub = fetch, render, hub
+        self._session_id, self._after = session_id, after
+        self._keepalive, self._stall = keepalive_seconds, stall_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start: Message = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": self.raw_headers,
+        }
+        await send(start)
+        disconnected = asyncio.create_task(_wait_disconnect(receive))
+        try:
+            await self._pump(send, disconnected)
+        finally:
+            disconnected.cancel()
+            with contextlib.suppress(Exception):
+                end: Message = {"type": "http.response.body", "body": b"", "more_body": False}
+                await asyncio.wait_for(send(end), 1.0)
+
+    async def _pump(self, send: Send, disconnected: asyncio.Task[None]) -> None:
+        after = self._after
+        while not disconnected.done():
+            wake = self._hub.event(self._session_id)
+            batch = await self._fetch(after, _BATCH)
+            if batch is None:  # the session is gone
+                return
+            for event in batch:
+                if not await self._write(send, format_event(event, self._render(event))):
+                    return
+                after = event.id
+            if len(batch) == _BATCH:
+                continue
+            waiter = asyncio.ensure_future(wake.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    [waiter, disconnected],
+                    timeout=self._keepalive,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                waiter.cancel()
+            if not done and not await self._write(send, b": keep-alive\n\n"):
+                return
+
+    async def _write(self, send: Send, chunk: bytes) -> bool:
+        """Hand a chunk to the transport; give up on a client that has stopped reading."""
+        message: Message = {"type": "http.response.body", "body": chunk, "more_body": True}
+        try:
+            await asyncio.wait_for(send(message), self._stall)
+        except (TimeoutError, OSError):
+            return False
+        return True
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
