@@ -32,6 +32,7 @@ class RecordingFeed:
         self.log: list[str] = []
         self.snapshots: list[ReadinessSnapshot] = []
         self.batches: list[tuple[list[WorkChange], bool]] = []
+        self.event_sessions: list[str] = []
         self._poked = asyncio.Event()
 
     def reset(self, snapshot: ReadinessSnapshot) -> None:
@@ -50,6 +51,10 @@ class RecordingFeed:
 
     def lost(self) -> None:
         self.log.append("lost")
+        self._poked.set()
+
+    def events(self, session_ids: Sequence[str]) -> None:
+        self.event_sessions.extend(session_ids)
         self._poked.set()
 
     def received(self) -> list[tuple[WorkChange, bool]]:
