@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from workyard.api.errors import install_error_handlers
+from workyard.api.metrics import Metrics, MetricsMiddleware
 from workyard.api.middleware import RequestContextMiddleware
 from workyard.api.routes import environments, events, ops, sessions, work
 from workyard.service.container import Services
@@ -40,7 +41,9 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.services = services
+    app.state.metrics = metrics = Metrics(services.queue)
     install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
     app.include_router(ops.router)
     app.include_router(environments.router, prefix=API_PREFIX)

@@ -140,6 +140,10 @@ class ReadinessIndex:
             candidates.append(lease)
         return min(candidates) if candidates else None
 
+    def environment_counts(self) -> list[tuple[str, int, int]]:
+        """``(environment_id, undelivered, leased)`` for every environment seen (metrics)."""
+        return [(env_id, e.undelivered, len(e.leases)) for env_id, e in self._envs.items()]
+
     def counts(self, environment_id: str, now: Instant, pending_ms: int) -> tuple[int, int]:
         """``(depth, pending)`` for stats: deliverable by a default poll, and recently delivered."""
         env = self._envs.get(environment_id)
