@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+import asyncpg
 
 from workyard.clock import SystemClock
 from workyard.config import Settings
@@ -25,6 +28,9 @@ from workyard.ids import new_id
 from workyard.service.auth import Principal
 from workyard.service.container import Services, build_services
 from workyard.store import Insert, Store
+from workyard.store.postgres.store import PostgresStore
+
+PG_URL = os.environ.get("WORKYARD_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 ADMIN = Principal("tok_bench", TokenKind.ADMIN)
 SAMPLES = 2000
@@ -112,16 +118,9 @@ async def run_size(size: int, backend: str) -> dict[str, tuple[float, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp))
         store = None
+        schema = f"bench_{new_id('tok')[-8:]}"
         if backend == "postgres":
-            from tests.pg import PG_URL
-            from workyard.store.postgres.store import PostgresStore
-
-            schema = f"bench_{new_id('tok')[-8:]}"
-            import asyncpg
-
-            conn = await asyncpg.connect(PG_URL)
-            await conn.execute(f'CREATE SCHEMA "{schema}"')
-            await conn.close()
+            await _pg(f'CREATE SCHEMA "{schema}"')
             store = PostgresStore(PG_URL, schema=schema)
         svc = build_services(settings, store=store, clock=SystemClock())
         await svc.start()
@@ -129,6 +128,16 @@ async def run_size(size: int, backend: str) -> dict[str, tuple[float, float]]:
             return await measure(svc, size)
         finally:
             await svc.stop()
+            if backend == "postgres":
+                await _pg(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+async def _pg(sql: str) -> None:
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 def main() -> None:
@@ -140,7 +149,9 @@ def main() -> None:
     small = asyncio.run(run_size(args.small + SAMPLES * 2, args.backend))
     large = asyncio.run(run_size(args.large, args.backend))
     print(f"backend: {args.backend}; queue of {args.small:,} vs {args.large:,} items")
-    print(f"{'operation':28} {'small p50':>10} {'p99':>8} {'large p50':>10} {'p99':>8} {'ratio':>6}")
+    print(
+        f"{'operation':28} {'small p50':>10} {'p99':>8} {'large p50':>10} {'p99':>8} {'ratio':>6}"
+    )
     for name in small:
         s50, s99 = small[name]
         l50, l99 = large[name]
