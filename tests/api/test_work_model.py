@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from workyard.api import create_app
 from workyard.clock import ManualClock
@@ -118,6 +118,7 @@ ADVANCES = st.one_of(
     st.sampled_from([0, 1, 5 * US - 1, 5 * US, 10 * US, 60 * US - 1, 60 * US, 61 * US, 120 * US]),
     st.integers(0, 120 * US),
 )
+EXPECTED = st.sampled_from(["omitted", "NO_HEARTBEAT", "last", "stale"])
 PICK = st.one_of(st.just(-1), st.integers(min_value=0))  # -1: the item touched last
 
 
@@ -191,6 +192,11 @@ class WorkModel(RuleBasedStateMachine):
         assert not any(worker in error["message"] for worker in WORKERS), error
 
     # rules ------------------------------------------------------------------------------------
+    @initialize(metadata=METADATA)
+    def first_session(self, metadata: dict[str, str]) -> None:
+        self.create_session(metadata)
+
+    @precondition(lambda self: sum(i.state != "stopped" for i in self.items.values()) < 4)
     @rule(metadata=METADATA)
     def create_session(self, metadata: dict[str, str]) -> None:
         body = {"environment_id": self.env, "metadata": metadata}
@@ -247,7 +253,7 @@ class WorkModel(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.items))
     @rule(
         n=PICK,
-        expected=st.sampled_from(["omitted", "NO_HEARTBEAT", "last", "stale"]),
+        expected=EXPECTED,
         offset=st.booleans(),
         desired=TTLS,
     )
@@ -325,6 +331,34 @@ class WorkModel(RuleBasedStateMachine):
     def advance(self, micros: int) -> None:
         self.clock.advance(micros / US)
 
+    @precondition(lambda self: bool(self.items))
+    @rule(early=st.booleans())
+    def advance_to_a_boundary(self, early: bool) -> None:
+        """Jump to the next lease deadline or delivery-window end (or 1 µs before it)."""
+        now = self.now
+        boundaries = [
+            at
+            for item in self.items.values()
+            for at in (
+                item.lease_deadline,
+                None if item.delivered_at is None else item.delivered_at + PENDING_MS * 1000,
+            )
+            if at is not None and at - early > now
+        ]
+        if boundaries:
+            self.clock.advance((min(boundaries) - early - now) / US)
+
+    # Hypothesis draws rules uniformly: these make the lease operations twice as frequent.
+    @precondition(lambda self: bool(self.items))
+    @rule(n=PICK, worker=st.one_of(st.none(), st.sampled_from(WORKERS)))
+    def ack_again(self, n: int, worker: str | None) -> None:
+        self.ack(n, worker)
+
+    @precondition(lambda self: bool(self.items))
+    @rule(n=PICK, expected=EXPECTED, offset=st.booleans(), desired=TTLS)
+    def heartbeat_again(self, n: int, expected: str, offset: bool, desired: int | None) -> None:
+        self.heartbeat(n, expected, offset, desired)
+
     # invariants -------------------------------------------------------------------------------
     @invariant()
     def every_item_matches_the_model(self) -> None:
@@ -359,3 +393,16 @@ class WorkModel(RuleBasedStateMachine):
 
 
 TestCase = WorkModel.TestCase
+
+
+def test_minimal_sequence_heartbeat_while_stopping_sets_started_at() -> None:
+    """The minimal failing sequence Hypothesis found, replayed deterministically."""
+    state = WorkModel()
+    try:
+        state.first_session(metadata={})
+        state.ack(n=-1, worker=None)
+        state.stop(body=None, n=-1)
+        state.heartbeat(desired=None, expected="omitted", n=-1, offset=False)
+        state.every_item_matches_the_model()
+    finally:
+        state.teardown()

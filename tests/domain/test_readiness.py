@@ -19,7 +19,7 @@ from workyard.domain import work as wm
 from workyard.domain.models import WorkItem, WorkState
 from workyard.errors import ConflictError, PreconditionFailedError
 from workyard.service.readiness import ReadinessIndex
-from workyard.store.base import QueueSnapshotRow
+from workyard.store.base import QueueSnapshotRow, ReadinessSnapshot
 
 T0 = parse_ts("2026-07-01T08:00:00.000000Z")
 S = 1_000_000
@@ -171,7 +171,7 @@ class ReadinessMachine(RuleBasedStateMachine):
                     )
                 )
         self.index = ReadinessIndex()
-        self.index.load(undelivered, rows)
+        self.index.load(ReadinessSnapshot(undelivered, rows))
 
     # invariants -------------------------------------------------------------------------------
     def _in(self, env: str) -> list[WorkItem]:

@@ -220,6 +220,13 @@ def test_heartbeat_error_types_are_the_spec_ones() -> None:
     assert PreconditionFailedError.error_type == "precondition_failed_error"
 
 
+def test_first_heartbeat_of_a_stopping_lease_sets_started_at() -> None:
+    stopping = wm.stop(starting(T0), False, T0 + S)
+    beat = wm.heartbeat(stopping, wm.NO_HEARTBEAT, None, T0 + 2 * S, TTL)
+    assert beat.item.state is WorkState.STOPPING
+    assert beat.item.started_at == T0 + 2 * S
+
+
 # stop --------------------------------------------------------------------------------------------
 def test_graceful_stop_of_queued_stops_it() -> None:
     stopped = wm.stop(wm.deliver(item(), "w1", T0), False, T0 + S)

@@ -147,8 +147,10 @@ def heartbeat(
     ttl = clamp_ttl(desired_ttl, default_ttl)
     beat = now if item.latest_heartbeat_at is None else max(now, item.latest_heartbeat_at + 1)
     new = replace(item, latest_heartbeat_at=beat, lease_expires_at=beat + ttl * _US_PER_S)
+    if item.started_at is None:  # the first heartbeat of the lease, whatever its state
+        new = replace(new, started_at=beat)
     if item.state is WorkState.STARTING:
-        new = replace(new, state=WorkState.ACTIVE, started_at=beat)
+        new = replace(new, state=WorkState.ACTIVE)
     return Heartbeat(item=new, ttl_seconds=ttl)
 
 
