@@ -21,7 +21,9 @@ from workyard.service.notifier import Notifier
 
 __all__ = ["EventStreamResponse", "format_event"]
 
-_BATCH = 100
+_MAX_BATCH = 100
+_FIRST_BATCH = 4  # small until we know the events are small: a stalled client pins one batch
+_BATCH_BYTES = 1024 * 1024
 
 Fetch = Callable[[str | None, int], Awaitable[list[Event] | None]]
 
@@ -72,16 +74,23 @@ class EventStreamResponse(Response):
 
     async def _pump(self, send: Send, disconnected: asyncio.Task[None]) -> None:
         after = self._after
+        size = _FIRST_BATCH
         while not disconnected.done():
             wake = self._hub.event(self._session_id)
-            batch = await self._fetch(after, _BATCH)
+            batch = await self._fetch(after, size)
             if batch is None:  # the session is gone
                 return
-            for event in batch:
-                if not await self._write(send, format_event(event, self._render(event))):
+            full = len(batch) >= size
+            written = 0
+            while batch:
+                event = batch.pop(0)  # drop each event once it is handed over
+                chunk = format_event(event, self._render(event))
+                if not await self._write(send, chunk):
                     return
+                written += len(chunk)
                 after = event.id
-            if len(batch) == _BATCH:
+            size = _next_size(size, written)
+            if full:
                 continue
             waiter = asyncio.ensure_future(wake.wait())
             try:
@@ -103,6 +112,15 @@ class EventStreamResponse(Response):
         except (TimeoutError, OSError):
             return False
         return True
+
+
+def _next_size(size: int, written: int) -> int:
+    """Grow batches of small events, shrink batches of large ones (bytes per batch ~1 MiB)."""
+    if written > _BATCH_BYTES:
+        return max(1, size // 2)
+    if written < _BATCH_BYTES // 4:
+        return min(_MAX_BATCH, size * 2)
+    return size
 
 
 async def _wait_disconnect(receive: Receive) -> None:

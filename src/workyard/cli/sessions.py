@@ -1,13 +1,27 @@
-"""``workyard session``: create, list, show, archive and delete sessions."""
+"""``workyard session``: create, list, show, archive and delete sessions; talk to them.
+
+``create --message``, ``send``, ``cancel``, ``events`` and ``watch`` speak session events:
+``watch`` follows a session live (resuming after a dropped connection) and prints the
+conversation: ``you: …``, ``agent: …``, tool lines, errors in red.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
-from typing import Annotated
+import json
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 from workyard.cli.common import (
+    CliError,
     Column,
     DataDirOption,
     JsonOption,
@@ -16,15 +30,21 @@ from workyard.cli.common import (
     TokenOption,
     UrlOption,
     connect,
+    fail,
+    format_error,
     parse_metadata,
     print_json,
+    resolve_data_dir,
+    resolve_token,
+    resolve_url,
     short_ts,
     show_list,
     show_object,
 )
-from workyard.client import Session
+from workyard.client import AsyncClient, Event, Session, user_message
+from workyard.errors import WorkyardError
 
-__all__ = ["COLUMNS", "app"]
+__all__ = ["ANSWER_TYPES", "COLUMNS", "Conversation", "app", "render_event"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -38,6 +58,14 @@ COLUMNS: list[Column[Session]] = [
 ]
 
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Session id (sess_…).")]
+UntilIdleOption = Annotated[
+    bool,
+    typer.Option(
+        "--until-idle",
+        help="Exit once the session is idle and has answered (an agent event after the last "
+        "user message) instead of running until Ctrl-C.",
+    ),
+]
 
 
 @app.command("create")
@@ -47,16 +75,32 @@ def create(
     ],
     title: Annotated[str | None, typer.Option(help="Session title.")] = None,
     metadata: MetadataOption = None,
+    message: Annotated[
+        str | None,
+        typer.Option("--message", help="Then send this text as a user.message."),
+    ] = None,
+    watch_: Annotated[
+        bool, typer.Option("--watch", help="Then follow the conversation (see `watch`).")
+    ] = False,
+    until_idle: UntilIdleOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a session, which queues its first work item for a worker."""
+    if until_idle and not watch_:
+        raise typer.BadParameter("--until-idle needs --watch", param_hint="--until-idle")
     entries = parse_metadata(metadata) if metadata else None
     with connect(url, token, data_dir) as client:
         session = client.sessions.create(environment, title=title, metadata=entries)
-    show_object(session, as_json)
+        if message is not None:
+            client.sessions.events.send(session.id, [user_message(message)])
+    if not watch_:
+        show_object(session, as_json)
+        return
+    _console(stderr=True).print(f"[dim]session {session.id} (work {session.work_id})[/dim]")
+    _follow(session.id, until_idle, as_json, url, token, data_dir)
 
 
 @app.command("list")
@@ -132,3 +176,232 @@ def delete(
         print_json(deleted.raw)
     else:
         typer.echo(f"Deleted session {deleted.id}")
+
+
+@app.command("send")
+def send(
+    session_id: IdArgument,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The message.")],
+    url: UrlOption = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send a user message (to an idle session: its work is queued again)."""
+    with connect(url, token, data_dir) as client:
+        (created,) = client.sessions.events.send(session_id, [user_message(text)])
+    if as_json:
+        print_json(created.raw)
+    else:
+        typer.echo(f"Sent {created.id}")
+
+
+@app.command("cancel")
+def cancel(
+    session_id: IdArgument,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Interrupt a running session (a user.interrupt reaches its worker)."""
+    with connect(url, token, data_dir) as client:
+        result = client.sessions.cancel(session_id)
+    if as_json:
+        print_json(result.raw)
+    else:
+        typer.echo(f"Session {result.id}: {result.status}")
+
+
+@app.command("events")
+def events(
+    session_id: IdArgument,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Only events of this type (repeatable)."),
+    ] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print a session's events, oldest first (--json: a JSON array of the raw events)."""
+    with connect(url, token, data_dir) as client:
+        found = list(client.sessions.events.list_all(session_id, types=type_, limit=100))
+    if as_json:
+        print_json([event.raw for event in found])
+        return
+    printer = _Printer(as_json=False)
+    for event in found:
+        printer.show(event)
+
+
+@app.command("watch")
+def watch(
+    session_id: IdArgument,
+    until_idle: UntilIdleOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Follow a session's conversation live, from its first event, until Ctrl-C.
+
+    Dropped connections are resumed where they stopped (Last-Event-ID). --json prints one raw
+    event per line (JSON Lines). Ends by itself when the session is deleted.
+    """
+    _follow(session_id, until_idle, as_json, url, token, data_dir)
+
+
+# Rendering
+
+ANSWER_TYPES = frozenset({"agent.message", "agent.tool_use", "agent.tool_result", "session.error"})
+"""The events that count as the session answering (for ``--until-idle``)."""
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "user.message": ("you", "bold cyan"),
+    "agent.message": ("agent", "bold green"),
+    "system.message": ("system", "dim"),
+}
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def render_event(event: Event) -> str:
+    """One event as rich markup: ``you: …``, ``agent: …``, ``tool: …``, ``error: …``."""
+    if event.type in _LABELS:
+        label, style = _LABELS[event.type]
+        return _labelled(label, style, event.text)
+    if event.type == "agent.tool_use":
+        return _labelled("tool", "bold magenta", f"{event.name} {_compact(event.input)}")
+    if event.type == "agent.tool_result":
+        failed = bool(event.is_error)
+        label, style = ("tool error", "bold red") if failed else ("tool result", "bold magenta")
+        return _labelled(label, style, event.text, "red" if failed else "")
+    if event.type == "session.error":
+        return _labelled("error", "bold red", event.error_message or _compact(event.error), "red")
+    if event.type == "user.interrupt":
+        return "[bold yellow]you: (interrupt)[/bold yellow]"
+    return _labelled(event.type, "dim", _compact(event.raw))
+
+
+def _labelled(label: str, style: str, text: str, body_style: str = "") -> str:
+    indent = " " * (len(label) + 2)
+    body = escape(text.replace("\n", "\n" + indent))
+    if body_style:
+        body = f"[{body_style}]{body}[/{body_style}]"
+    return f"[{style}]{escape(label)}:[/{style}] {body}"
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, highlight=False, width=None if stream.isatty() else 1000)
+
+
+class _Printer:
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.console = _console()
+
+    def show(self, event: Event) -> None:
+        if self.as_json:
+            sys.stdout.write(json.dumps(event.raw, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        else:
+            self.console.print(render_event(event), soft_wrap=True)
+
+    def reconnecting(self, reason: str, delay: float) -> None:
+        _console(stderr=True).print(
+            f"[dim]{escape(reason)} — reconnecting in {delay:.1f}s[/dim]", soft_wrap=True
+        )
+
+
+class Conversation:
+    """Whether the session has answered: an answer event since the last user message."""
+
+    def __init__(self) -> None:
+        self.last_id: str | None = None
+        self.answered = False
+
+    def see(self, event: Event) -> None:
+        self.last_id = event.id
+        if event.type == "user.message":
+            self.answered = False
+        elif event.type in ANSWER_TYPES:
+            self.answered = True
+
+
+# Following
+
+_IDLE_CHECK_SECONDS = 0.5
+
+
+def _follow(
+    session_id: str,
+    until_idle: bool,
+    as_json: bool,
+    url: str | None,
+    token: str | None,
+    data_dir: Path | None,
+) -> None:
+    try:
+        client = AsyncClient(resolve_url(url), resolve_token(token, resolve_data_dir(data_dir)))
+    except (CliError, ValueError) as exc:
+        fail(str(exc))
+    printer = _Printer(as_json)
+    try:
+        ended = asyncio.run(_watch(client, session_id, until_idle, printer))
+    except WorkyardError as exc:
+        fail(format_error(exc))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    if ended == "deleted":
+        _console(stderr=True).print("[dim]the session was deleted[/dim]")
+
+
+async def _watch(client: AsyncClient, session_id: str, until_idle: bool, printer: _Printer) -> str:
+    """Print the session's events as they come; returns ``"idle"`` or ``"deleted"``."""
+    conversation = Conversation()
+    async with client:
+        stream = client.sessions.events.stream(session_id, on_reconnect=printer.reconnecting)
+        async with contextlib.aclosing(stream):
+            consumer = asyncio.create_task(_consume(stream, conversation, printer.show))
+            try:
+                while not await _done_within(consumer, _IDLE_CHECK_SECONDS):
+                    if until_idle and conversation.answered:
+                        session = await client.sessions.retrieve(session_id)
+                        if session.status == "idle":
+                            consumer.cancel()
+                            await asyncio.wait([consumer])
+                            await _catch_up(client, session_id, conversation, printer)
+                            return "idle"
+            finally:
+                consumer.cancel()
+            consumer.result()
+    return "deleted"
+
+
+async def _done_within(task: asyncio.Task[None], seconds: float) -> bool:
+    done, _ = await asyncio.wait([task], timeout=seconds)
+    return bool(done)
+
+
+async def _consume(
+    stream: AsyncIterator[Event], conversation: Conversation, show: Callable[[Event], None]
+) -> None:
+    async for event in stream:
+        conversation.see(event)
+        show(event)
+
+
+async def _catch_up(
+    client: AsyncClient, session_id: str, conversation: Conversation, printer: _Printer
+) -> None:
+    """Print what the stream had not delivered yet when the session became idle."""
+    async for event in client.sessions.events.list_all(
+        session_id, after_id=conversation.last_id, limit=100
+    ):
+        conversation.see(event)
+        printer.show(event)

@@ -53,6 +53,7 @@ class _Options:
     once: bool
     until_empty: bool
     log_format: LogFormat
+    events: bool = True
 
 
 def _opt(*names: str, env: str, help: str, **kwargs: Any) -> Any:
@@ -66,10 +67,11 @@ def run(
         list[str],
         typer.Argument(
             metavar="COMMAND",
-            help="The program to run for each session (after `--`). It gets the session's JSON on "
-            "stdin and WORKYARD_URL, WORKYARD_TOKEN, WORKYARD_ENVIRONMENT_ID, WORKYARD_WORK_ID, "
-            "WORKYARD_SESSION_ID and WORKYARD_WORKER_ID in its environment; its exit code is "
-            "recorded as the item's exit_code metadata.",
+            help="The program to run for each session (after `--`). It gets the session's JSON as "
+            "the first line of stdin (see --events) and WORKYARD_URL, WORKYARD_TOKEN, "
+            "WORKYARD_ENVIRONMENT_ID, WORKYARD_WORK_ID, WORKYARD_SESSION_ID, WORKYARD_WORKER_ID "
+            "and WORKYARD_EVENTS in its environment; its exit code is recorded as the item's "
+            "exit_code metadata.",
             show_default=False,
         ),
     ],
@@ -134,6 +136,16 @@ def run(
             help="Exit when a poll finds nothing and no item is running.",
         ),
     ] = False,
+    events: Annotated[
+        bool,
+        _opt(
+            "--events/--no-events",
+            env="WORKYARD_WORKER_EVENTS",
+            help="Speak session events: stdin gets the session, then its user messages and "
+            "interrupts (live); stdout lines are posted as events; a user.interrupt sends SIGINT. "
+            "--no-events: stdin is the session JSON then end of file; output is only logged.",
+        ),
+    ] = True,
     log_format: Annotated[
         LogFormat,
         _opt(
@@ -173,6 +185,7 @@ def run(
         once,
         until_empty,
         log_format,
+        events,
     )
     raise typer.Exit(asyncio.run(_run(options)))
 
@@ -208,7 +221,7 @@ async def _run(options: _Options) -> int:
             worker = Worker(
                 client,
                 options.environment_id,
-                CommandHandler(options.argv, grace=options.grace),
+                CommandHandler(options.argv, grace=options.grace, events=options.events),
                 concurrency=options.concurrency,
                 ttl=options.ttl,
                 worker_id=options.worker_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
 
@@ -99,16 +99,16 @@ class _StreamOp(Generic[P, T]):
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
     @overload
-    def __get__(self, obj: _Resource, owner: type[Any]) -> Callable[P, AsyncIterator[T]]: ...
+    def __get__(self, obj: _Resource, owner: type[Any]) -> Callable[P, AsyncGenerator[T, None]]: ...
     def __get__(
         self, obj: _Resource | None, owner: type[Any]
-    ) -> Self | Callable[P, AsyncIterator[T]]:
+    ) -> Self | Callable[P, AsyncGenerator[T, None]]:
         if obj is None:
             return self
         client, build = obj._client, self._build
 
         @functools.wraps(build)
-        def method(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+        def method(*args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[T, None]:
             return client.stream(build(*args, **kwargs))
 
         return method
@@ -224,7 +224,7 @@ class AsyncClient:
                 yield item
             next_call = next_page_call(next_call, page)
 
-    async def stream(self, call: StreamCall[T]) -> AsyncIterator[T]:
+    async def stream(self, call: StreamCall[T]) -> AsyncGenerator[T, None]:
         """The events of a Server-Sent Events stream, reconnecting with ``Last-Event-ID``."""
         cursor = call.cursor()
         while True:

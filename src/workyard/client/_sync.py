@@ -89,14 +89,18 @@ class _StreamOp(Generic[P, T]):
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Self: ...
     @overload
-    def __get__(self, obj: _Resource, owner: type[Any]) -> Callable[P, Iterator[T]]: ...
-    def __get__(self, obj: _Resource | None, owner: type[Any]) -> Self | Callable[P, Iterator[T]]:
+    def __get__(
+        self, obj: _Resource, owner: type[Any]
+    ) -> Callable[P, Generator[T, None, None]]: ...
+    def __get__(
+        self, obj: _Resource | None, owner: type[Any]
+    ) -> Self | Callable[P, Generator[T, None, None]]:
         if obj is None:
             return self
         client, build = obj._client, self._build
 
         @functools.wraps(build)
-        def method(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        def method(*args: P.args, **kwargs: P.kwargs) -> Generator[T, None, None]:
             return client.stream(build(*args, **kwargs))
 
         return method
@@ -210,7 +214,7 @@ class Client:
             yield from page.data
             next_call = next_page_call(next_call, page)
 
-    def stream(self, call: StreamCall[T]) -> Iterator[T]:
+    def stream(self, call: StreamCall[T]) -> Generator[T, None, None]:
         """The events of a Server-Sent Events stream, reconnecting with ``Last-Event-ID``."""
         cursor = call.cursor()
         while True:

@@ -57,7 +57,7 @@ def _event(raw: Any, param: str) -> EventDraft:
     if kind not in USER_TYPES and kind not in WORKER_TYPES:
         known = ", ".join(sorted(USER_TYPES | WORKER_TYPES))
         raise _bad(f"{param}.type must be one of {known}", f"{param}.type")
-    if len(json.dumps(raw, ensure_ascii=False).encode()) > MAX_EVENT_BYTES:
+    if len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode()) > MAX_EVENT_BYTES:
         raise _bad(f"{param} is larger than 1 MiB", param)
     return EventDraft(kind, _fields(kind, raw, param))
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 
 from workyard.domain.events import WORKER_TYPES, EventDraft
@@ -34,7 +37,9 @@ class EventService:
         self._store = queue.store
         self._clock = queue.clock
         self.hub = Notifier()
+        self._locks = KeyedLocks()
         queue.keeper.on_events = self._appended_elsewhere
+        queue.keeper.on_reset = self.hub.notify_all
 
     def _appended_elsewhere(self, session_ids: Sequence[str]) -> None:
         for session_id in session_ids:
@@ -44,12 +49,14 @@ class EventService:
         self, principal: Principal, session_id: str, drafts: Sequence[EventDraft]
     ) -> list[Event]:
         """Append events; a user message to a session whose work has stopped requeues it."""
-        for _ in range(_CAS_ATTEMPTS):
-            session = await self._sessions.get(principal, session_id)
-            _authorize(principal, drafts)
-            appended = await self._try_append(session, drafts)
-            if appended is not None:
-                return appended
+        async with self._locks.hold(session_id):  # senders here take turns; servers race by CAS
+            for attempt in range(_CAS_ATTEMPTS):
+                session = await self._sessions.get(principal, session_id)
+                _authorize(principal, drafts)
+                appended = await self._try_append(session, drafts)
+                if appended is not None:
+                    return appended
+                await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
         raise OverloadedError("The session is changing too fast; retry.")
 
     async def _try_append(
@@ -71,6 +78,11 @@ class EventService:
             if session.archived_at is not None:
                 raise InvalidRequestError(
                     "The session is archived; it accepts no new messages.", param="session_id"
+                )
+            env = await self._store.get_environment(session.environment_id)
+            if env is not None and env.archived_at is not None:
+                raise InvalidRequestError(
+                    "The environment is archived; it accepts no new work.", param="session_id"
                 )
             work = WorkItem(
                 new_id("work"), session.environment_id, session.id, WorkState.QUEUED, now,
@@ -101,7 +113,8 @@ class EventService:
         if await self._store.get_session(session_id) is None:
             return None
         page = PageRequest(limit, after_id, "after")
-        return await self._store.list_events(session_id, EventFilter(), page, False)
+        rows = await self._store.list_events(session_id, EventFilter(), page, False)
+        return rows[:limit]  # the store reads one extra row to tell whether there is more
 
     async def cancel(self, principal: Principal, session_id: str) -> CancelResult:
         for _ in range(_CAS_ATTEMPTS):
@@ -112,6 +125,27 @@ class EventService:
             if await self._try_append(session, [EventDraft("user.interrupt", {})]) is not None:
                 return CancelResult(accepted=True)
         raise OverloadedError("The session is changing too fast; retry.")
+
+
+class KeyedLocks:
+    """One asyncio lock per key, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def _authorize(principal: Principal, drafts: Sequence[EventDraft]) -> None:

@@ -39,6 +39,7 @@ class IndexKeeper:
         self._unechoed: Counter[str] = Counter()
         self._echoed = asyncio.Event()
         self.on_events: Callable[[Sequence[str]], None] = lambda _: None
+        self.on_reset: Callable[[], None] = lambda: None
 
     # commits made by this server ---------------------------------------------------------------
     def before_commit(self, changes: Sequence[WorkChange]) -> None:
@@ -60,6 +61,7 @@ class IndexKeeper:
         self.ready = True
         self._wake_sweeper()
         self._notifier.notify_all()
+        self.on_reset()  # anything missed while the feed was down is worth a look
 
     def changes(self, changes: Sequence[WorkChange], own: bool) -> None:
         if own:

@@ -147,6 +147,8 @@ class SessionService:
             if force:
                 writes.append(PurgeEvents(session.id))
             if await self._queue.commit([Replace(new, session.version), *writes], changes):
+                if force:
+                    self._queue.keeper.events([session.id])  # end the session's open streams
                 return replace(new, work_state=stopped_state)
         raise OverloadedError("The session is changing too fast; retry.")
 

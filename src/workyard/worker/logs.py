@@ -259,6 +259,33 @@ class StatusLog:
             grace=grace,
         )
 
+    def interrupted(self, work_id: str, event_id: str) -> None:
+        self.emit(
+            "interrupted",
+            f"user.interrupt {event_id} — sent SIGINT",
+            work_id=work_id,
+            event_id=event_id,
+        )
+
+    def events_reconnecting(self, work_id: str, reason: str, retry_in: float) -> None:
+        self.emit(
+            "events_reconnecting",
+            f"session events: {reason} — reconnecting in {retry_in:.1f}s",
+            work_id=work_id,
+            level="warning",
+            reason=reason,
+            retry_in=round(retry_in, 3),
+        )
+
+    def events_dropped(self, work_id: str, count: int) -> None:
+        self.emit(
+            "events_dropped",
+            f"{count} event(s) from the command's output were not posted",
+            work_id=work_id,
+            level="warning",
+            count=count,
+        )
+
     def retrying(self, work_id: str, what: str, error: BaseException, retry_in: float) -> None:
         reason = describe_error(error)
         self.emit(

@@ -408,7 +408,9 @@ class _Rollback(Exception):
 
 
 def _sessions_with_events(writes: Sequence[Write]) -> list[str]:
-    found = {
+    """Sessions whose log changed (appends, or purges that end their streams)."""
+    found = {w.session_id for w in writes if isinstance(w, PurgeEvents)}
+    found |= {
         w.record.session_id for w in writes if isinstance(w, Insert) and isinstance(w.record, Event)
     }
     return sorted(found)
