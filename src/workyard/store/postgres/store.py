@@ -150,6 +150,8 @@ class PostgresStore:
 
     async def follow(self, feed: ChangeFeed) -> None:
         """Deliver a snapshot, then every later work change (from any replica) to ``feed``."""
+        if self._follower is not None:
+            await self._follower.stop()
         self._follower = Follower(self, feed)
         await self._follower.start()
 
