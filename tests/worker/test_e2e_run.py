@@ -32,6 +32,7 @@ def test_a_command_runs_and_its_exit_code_is_recorded(
         env = self_hosted(client)
         session = client.sessions.create(env.id, title="hello", metadata={"job": "demo"})
         # Everything from the environment this time: URL, QODER_PAT (no WORKYARD_TOKEN), flags.
+        # Without events (this command reads stdin to its end): the session JSON, then EOF.
         worker = start_worker(
             server,
             tmp_path,
@@ -42,6 +43,7 @@ def test_a_command_runs_and_its_exit_code_is_recorded(
                 "QODER_PAT": server.token,
                 "WORKYARD_ENVIRONMENT_ID": env.id,
                 "WORKYARD_WORKER_ONCE": "1",
+                "WORKYARD_WORKER_EVENTS": "0",
                 "OUT": str(out),
             },
         )
@@ -70,6 +72,8 @@ def test_a_command_runs_and_its_exit_code_is_recorded(
         assert variables["WORKYARD_WORK_ID"] == item.id
         assert variables["WORKYARD_SESSION_ID"] == session.id
         assert variables["WORKYARD_WORKER_ID"] == "laptop-1"
+        assert variables["WORKYARD_EVENTS"] == "0"
+        assert client.sessions.events.list(session.id).data == ()  # nothing was posted
 
 
 def test_a_stop_request_reaches_the_command_as_sigterm(

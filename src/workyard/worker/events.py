@@ -172,7 +172,7 @@ class Outbox:
                 index = rejected_index(exc, len(batch))
                 if index is not None:
                     rejected = batch.pop(index)
-                    ctx.log.failed(ctx.work_id, f"posting a {rejected.get('type')} event", exc)
+                    ctx.log.failed(ctx.work_id, f"posting event {rejected.get('type')}", exc)
                     self.dropped += 1
                     continue
                 ctx.log.failed(ctx.work_id, f"posting {len(batch)} event(s)", exc)
