@@ -67,6 +67,9 @@ def _frame(block: list[str]) -> Frame:
     if block[0].startswith(":"):
         assert block == [KEEPALIVE], block
         return Frame(comment=block[0])
+    if block[0] == "event: session.deleted":  # the terminal frame: no id, not part of the log
+        assert len(block) == 2 and block[1].startswith("data: "), block
+        return Frame(None, "session.deleted", json.loads(block[1][len("data: ") :]))
     assert len(block) == 3, block
     id_line, event_line, data_line = block
     assert id_line.startswith("id: ") and event_line.startswith("event: "), block

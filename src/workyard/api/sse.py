@@ -42,6 +42,7 @@ class EventStreamResponse(Response):
         fetch: Fetch,
         render: Callable[[Event], dict[str, Any]],
         hub: Notifier,
+        draining: asyncio.Event,
         session_id: str,
         after: str | None,
         keepalive_seconds: float,
@@ -52,7 +53,7 @@ class EventStreamResponse(Response):
             media_type=self.media_type,
         )
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
-        self._fetch, self._render, self._hub = fetch, render, hub
+        self._fetch, self._render, self._hub, self._draining = fetch, render, hub, draining
         self._session_id, self._after = session_id, after
         self._keepalive, self._stall = keepalive_seconds, stall_seconds
 
@@ -75,10 +76,11 @@ class EventStreamResponse(Response):
     async def _pump(self, send: Send, disconnected: asyncio.Task[None]) -> None:
         after = self._after
         size = _FIRST_BATCH
-        while not disconnected.done():
+        while not disconnected.done() and not self._draining.is_set():
             wake = self._hub.event(self._session_id)
             batch = await self._fetch(after, size)
-            if batch is None:  # the session is gone
+            if batch is None:  # the session is gone: say so (the official SDK stops on it), end
+                await self._write(send, _deleted_frame(self._session_id))
                 return
             full = len(batch) >= size
             written = 0
@@ -93,14 +95,16 @@ class EventStreamResponse(Response):
             if full:
                 continue
             waiter = asyncio.ensure_future(wake.wait())
+            drained = asyncio.ensure_future(self._draining.wait())
             try:
                 done, _ = await asyncio.wait(
-                    [waiter, disconnected],
+                    [waiter, drained, disconnected],
                     timeout=self._keepalive,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
             finally:
                 waiter.cancel()
+                drained.cancel()
             if not done and not await self._write(send, b": keep-alive\n\n"):
                 return
 
@@ -112,6 +116,12 @@ class EventStreamResponse(Response):
         except (TimeoutError, OSError):
             return False
         return True
+
+
+def _deleted_frame(session_id: str) -> bytes:
+    """A terminal frame without an ``id:`` line (it is not part of the log)."""
+    data = json.dumps({"type": "session.deleted", "session_id": session_id})
+    return f"event: session.deleted\ndata: {data}\n\n".encode()
 
 
 def _next_size(size: int, written: int) -> int:

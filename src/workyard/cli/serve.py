@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -111,13 +112,25 @@ async def _run(settings: Settings) -> None:
             access_log=False,
             timeout_graceful_shutdown=5,
         )
-        server = uvicorn.Server(config)
+        server = _DrainingServer(config, services)
         clock = " (manual clock)" if settings.manual_clock else ""
         typer.echo(f"workyard listening on http://{settings.host}:{bound_port}{clock}")
         typer.echo(f"database: {_redact(settings.resolved_database_url)}")
         await server.serve(sockets=[sock])
     finally:
         await services.stop()
+
+
+class _DrainingServer(uvicorn.Server):
+    """On SIGINT/SIGTERM, end long polls and event streams first so shutdown is prompt."""
+
+    def __init__(self, config: uvicorn.Config, services: Services) -> None:
+        super().__init__(config)
+        self._services = services
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._services.queue.drain()
+        super().handle_exit(sig, frame)
 
 
 def _redact(url: str) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = [
+    "TERMINAL_EVENTS",
     "ReconnectPolicy",
     "SSEParser",
     "ServerSentEvent",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 _BOM = "\ufeff"
+TERMINAL_EVENTS = frozenset({"session.deleted", "session.status_terminated"})
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from workyard.client._base import (
     stream_status,
 )
 from workyard.client._models import Page
-from workyard.client._sse import StreamCursor
+from workyard.client._sse import TERMINAL_EVENTS, StreamCursor
 from workyard.errors import APIConnectionError
 
 __all__ = ["Client", "Environments", "SessionEvents", "Sessions", "Work"]
@@ -254,6 +254,8 @@ class Client:
                 frame = parser.feed(line)
                 if frame is None:
                     continue
+                if frame.event in TERMINAL_EVENTS:  # the session is gone: the stream is over
+                    return None
                 item = decode_stream_event(call, frame)
                 cursor.delivered(frame)
                 if item is not None:

@@ -52,6 +52,7 @@ class WorkQueue:
         self._pollers: dict[str, dict[str, Instant]] = {}
         self._unflushed: dict[tuple[str, str], Instant] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.draining = asyncio.Event()
         clock.on_advance(self._on_clock_advance)
 
     # lifecycle ---------------------------------------------------------------------------------
@@ -62,6 +63,11 @@ class WorkQueue:
         else:
             self.index.load(await self.store.readiness_snapshot())
         self._tasks.append(asyncio.create_task(self._sweep_loop(), name="workyard-sweeper"))
+
+    def drain(self) -> None:
+        """The server is shutting down: blocked polls answer ``null`` now, streams end."""
+        self.draining.set()
+        self.notifier.notify_all()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -251,7 +257,7 @@ class WorkQueue:
             if item is not None:
                 return item
             remaining = give_up - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or self.draining.is_set():
                 return None
             ready_at = self.index.next_ready_at(environment_id, reclaim_ms)
             delay = None if ready_at is None else self.clock.real_delay(ready_at)

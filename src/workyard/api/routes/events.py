@@ -86,6 +86,7 @@ async def stream_events(request: Request, session_id: str) -> Response:
         fetch=fetch,
         render=wire.event,
         hub=svc.events.hub,
+        draining=svc.queue.draining,
         session_id=sid,
         after=after,
         keepalive_seconds=svc.settings.sse_keepalive_seconds,
