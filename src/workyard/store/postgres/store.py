@@ -82,11 +82,11 @@ _UNAVAILABLE = (
     asyncpg.AdminShutdownError,
     asyncpg.InternalClientError,  # a connection left mid-operation by a dropped link
 )
-_NOTIFY_CHUNK = 20
+_NOTIFY_CHUNK = 20  # changes per NOTIFY payload (PostgreSQL caps payloads at 8000 bytes)
 # The claim and expiry scans must walk their partial indexes in order. Right after a bulk load the
 # planner's statistics can make a bitmap scan plus a sort look cheaper: 150 ms instead of 1 ms on a
 # 200 k-row queue. These settings last for the transaction only.
-_INDEX_ONLY_PLANS = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"  # changes per NOTIFY payload (PostgreSQL caps payloads at 8000 bytes)
+_INDEX_ONLY_PLANS = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
 
 
 class PostgresStore:
