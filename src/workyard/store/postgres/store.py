@@ -36,6 +36,7 @@ from workyard.store.named import Compiled, compile_named
 from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_changes
 from workyard.store.postgres.migrate import migrate
 from workyard.store.postgres.snapshot import read_snapshot
+from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
 from workyard.store.window import window
 
@@ -45,34 +46,6 @@ Q: dict[str, Compiled] = {
     name: compile_named(sql) for name, sql in load_queries("workyard.store.postgres").items()
 }
 T = TypeVar("T")
-_INSERT: dict[type, str] = {
-    TokenRecord: "insert_token",
-    Environment: "insert_environment",
-    Session: "insert_session",
-    WorkItem: "insert_work",
-    Event: "insert_event",
-}
-_REPLACE: dict[type, str] = {
-    TokenRecord: "replace_token",
-    Environment: "replace_environment",
-    Session: "replace_session",
-    WorkItem: "replace_work",
-}
-_PARAMS: dict[type, Callable[[Any], dict[str, Any]]] = {
-    TokenRecord: codec.token_params,
-    Environment: codec.environment_params,
-    Session: codec.session_params,
-    WorkItem: codec.work_params,
-    Event: codec.event_params,
-}
-_DELETE: dict[type, str] = {Environment: "delete_environment"}
-_EXPORT: dict[type, tuple[str, Callable[[Any], Any]]] = {
-    TokenRecord: ("export_tokens", codec.token_from_row),
-    Environment: ("export_environments", codec.environment_from_row),
-    Session: ("export_sessions", codec.session_from_row),
-    WorkItem: ("export_work", codec.work_from_row),
-    Event: ("export_events", codec.event_from_row),
-}
 _UNAVAILABLE = (
     OSError,
     asyncpg.PostgresConnectionError,
@@ -220,20 +193,20 @@ class PostgresStore:
             await conn.execute(q.sql, *q.args({"session_id": write.session_id}))
             return True
         if isinstance(write, Delete):
-            q = Q[_DELETE[write.kind]]
+            q = Q[DELETE[write.kind]]
             try:
                 status = await conn.execute(q.sql, *q.args({"id": write.id}))
             except asyncpg.ForeignKeyViolationError:  # referenced by a row committed meanwhile
                 return False
             return bool(status.endswith(" 1"))
         record: Record = write.record
-        params = _PARAMS[type(record)](record)
+        params = PARAMS[type(record)](record)
         if isinstance(write, Insert):
-            q = Q[_INSERT[type(record)]]
+            q = Q[INSERT[type(record)]]
             await conn.execute(q.sql, *q.args(params))
             return True
         params["expected_version"] = write.expected_version
-        q = Q[_REPLACE[type(record)]]
+        q = Q[REPLACE[type(record)]]
         status = await conn.execute(q.sql, *q.args(params))
         return bool(status.endswith(" 1"))
 
@@ -377,7 +350,7 @@ class PostgresStore:
 
     # whole-database tools ------------------------------------------------------------------------
     async def export(self, kind: type[Record], after: str, limit: int) -> list[Record]:
-        name, conv = _EXPORT[kind]
+        name, conv = EXPORT[kind]
         return await self._all(name, conv, after=after, limit=limit)
 
     async def table_counts(self) -> dict[str, int]:

@@ -32,6 +32,7 @@ from workyard.store.base import (
     WorkChange,
     Write,
 )
+from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
 from workyard.store.sqlite.migrate import migrate
 from workyard.store.window import window
@@ -40,34 +41,6 @@ __all__ = ["SqliteStore"]
 
 Q = load_queries("workyard.store.sqlite")
 T = TypeVar("T")
-_INSERT: dict[type, str] = {
-    TokenRecord: "insert_token",
-    Environment: "insert_environment",
-    Session: "insert_session",
-    WorkItem: "insert_work",
-    Event: "insert_event",
-}
-_REPLACE: dict[type, str] = {
-    TokenRecord: "replace_token",
-    Environment: "replace_environment",
-    Session: "replace_session",
-    WorkItem: "replace_work",
-}
-_PARAMS: dict[type, Callable[[Any], dict[str, Any]]] = {
-    TokenRecord: codec.token_params,
-    Environment: codec.environment_params,
-    Session: codec.session_params,
-    WorkItem: codec.work_params,
-    Event: codec.event_params,
-}
-_DELETE: dict[type, str] = {Environment: "delete_environment"}
-_EXPORT: dict[type, tuple[str, Callable[[Any], Any]]] = {
-    TokenRecord: ("export_tokens", codec.token_from_row),
-    Environment: ("export_environments", codec.environment_from_row),
-    Session: ("export_sessions", codec.session_from_row),
-    WorkItem: ("export_work", codec.work_from_row),
-    Event: ("export_events", codec.event_from_row),
-}
 
 
 class SqliteStore:
@@ -136,15 +109,15 @@ class SqliteStore:
             db.execute(Q["purge_session_events"], {"session_id": write.session_id})
             return True
         if isinstance(write, Delete):
-            return db.execute(Q[_DELETE[write.kind]], {"id": write.id}).rowcount == 1
+            return db.execute(Q[DELETE[write.kind]], {"id": write.id}).rowcount == 1
         record: Record = write.record
-        params = _PARAMS[type(record)](record)
+        params = PARAMS[type(record)](record)
         if isinstance(write, Insert):
-            db.execute(Q[_INSERT[type(record)]], params)
+            db.execute(Q[INSERT[type(record)]], params)
             return True
         assert isinstance(write, Replace)
         params["expected_version"] = write.expected_version
-        return db.execute(Q[_REPLACE[type(record)]], params).rowcount == 1
+        return db.execute(Q[REPLACE[type(record)]], params).rowcount == 1
 
     # tokens ----------------------------------------------------------------------------------
     async def count_tokens(self) -> int:
@@ -276,7 +249,7 @@ class SqliteStore:
         return ReadinessSnapshot(self._undelivered_counts(), self._queue_snapshot())
 
     async def export(self, kind: type[Record], after: str, limit: int) -> list[Record]:
-        name, conv = _EXPORT[kind]
+        name, conv = EXPORT[kind]
         return self._all(name, conv, after=after, limit=limit)
 
     async def table_counts(self) -> dict[str, int]:
