@@ -147,36 +147,18 @@ async def test_large_commits_arrive_whole_and_in_order(
     assert len(feed.batches) > 2  # split into several notifications, none lost
 
 
-async def _workyard_backends(conn: asyncpg.Connection) -> dict[int, str]:
-    rows = await conn.fetch(
-        "SELECT pid, state, query FROM pg_stat_activity"
-        " WHERE application_name = 'workyard' AND datname = current_database()"
-    )
-    return {int(r["pid"]): f"{r['state']}: {r['query']}" for r in rows}
-
-
 async def _follow_and_find_listener(
     store: PostgresStore, feed: RecordingFeed, admin: asyncpg.Connection
 ) -> int:
-    """Start following and return the listener's backend pid.
-
-    The listener is the store's one dedicated connection: the workyard backend that appeared
-    during ``follow()``, idle after its snapshot, and not an idle pool connection (those last ran
-    the pool's reset, "... UNLISTEN *; RESET ALL;"). Exactly one must match, so a backend of
-    another test that happened to connect meanwhile is never terminated by mistake.
-    """
-    before = await _workyard_backends(admin)
+    """Start following and return the listener's backend pid (its connection is named so)."""
     await store.follow(feed)
     assert feed.log == ["reset"]
-    after = await _workyard_backends(admin)
-    listeners = [
-        pid
-        for pid, what in after.items()
-        if pid not in before and what.startswith("idle: ") and what != "idle: "
-        and "UNLISTEN" not in what
-    ]  # fmt: skip
-    assert len(listeners) == 1, (before, after)
-    return listeners[0]
+    rows = await admin.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+        store.application_name + "/listener",
+    )
+    assert len(rows) == 1, rows
+    return int(rows[0]["pid"])
 
 
 async def test_lost_listener_is_reported_and_the_feed_starts_over(pg_store: PostgresStore) -> None:
@@ -190,7 +172,8 @@ async def test_lost_listener_is_reported_and_the_feed_starts_over(pg_store: Post
         await feed.until(lambda: "lost" in feed.log and feed.log[-1] == "reset")
         assert feed.log[:3] == ["reset", "lost", "reset"]
         assert feed.snapshots[-1].undelivered == {a.id: 1}
-        assert listener not in await _workyard_backends(admin)
+        pids = await admin.fetch("SELECT pid FROM pg_stat_activity")
+        assert listener not in {int(r["pid"]) for r in pids}  # a new connection listens now
 
         # the new listener hears commits again
         second = work(2, a.id)

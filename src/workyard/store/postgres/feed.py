@@ -85,7 +85,7 @@ class Follower:
                 await asyncio.sleep(delay)
 
     async def _follow_once(self) -> None:
-        conn = await self._store.connect()
+        conn = await self._store.connect("/listener")
         closed = asyncio.Event()
         conn.add_termination_listener(lambda _: closed.set())
         buffered: list[str] = []

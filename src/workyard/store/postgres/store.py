@@ -80,19 +80,23 @@ class PostgresStore:
             CHANNEL_PREFIX + "public"
         )  # per schema, so deployments sharing a DB don't mix
 
-    def _server_settings(self) -> dict[str, str]:
+    @property
+    def application_name(self) -> str:
+        return "workyard" if self.schema is None else f"workyard:{self.schema}"
+
+    def _server_settings(self, purpose: str = "") -> dict[str, str]:
         settings = {"plan_cache_mode": "force_custom_plan"}
         if "application_name=" not in self.url:  # a name in the URL wins
-            settings["application_name"] = "workyard"
+            settings["application_name"] = self.application_name + purpose
         if self.schema:
             settings["search_path"] = self.schema
         return settings
 
-    async def connect(self) -> asyncpg.Connection:
-        """A dedicated connection with this store's settings (listener, migrations, tools)."""
+    async def connect(self, purpose: str = "") -> asyncpg.Connection:
+        """A dedicated connection (listener, migrations, tools); ``purpose`` tags its name."""
         try:
             conn: asyncpg.Connection = await asyncpg.connect(
-                self.url, server_settings=self._server_settings()
+                self.url, server_settings=self._server_settings(purpose)
             )
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"cannot connect to PostgreSQL: {exc}") from exc
