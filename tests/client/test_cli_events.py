@@ -9,7 +9,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from workyard.cli import sessions
-from workyard.cli.sessions import Conversation, render_event
+from workyard.cli.conversation import Conversation, render_event
 from workyard.client import Event
 
 NOW = "2026-07-01T08:00:00Z"

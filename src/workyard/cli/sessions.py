@@ -10,15 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from workyard.cli.common import (
     CliError,
@@ -41,10 +37,11 @@ from workyard.cli.common import (
     show_list,
     show_object,
 )
+from workyard.cli.conversation import Conversation, Printer, console
 from workyard.client import AsyncClient, Event, Session, user_message
 from workyard.errors import WorkyardError
 
-__all__ = ["ANSWER_TYPES", "COLUMNS", "Conversation", "app", "render_event"]
+__all__ = ["COLUMNS", "app"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -99,7 +96,7 @@ def create(
     if not watch_:
         show_object(session, as_json)
         return
-    _console(stderr=True).print(f"[dim]session {session.id} (work {session.work_id})[/dim]")
+    console(stderr=True).print(f"[dim]session {session.id} (work {session.work_id})[/dim]")
     _follow(session.id, until_idle, as_json, url, token, data_dir)
 
 
@@ -231,7 +228,7 @@ def events(
     if as_json:
         print_json([event.raw for event in found])
         return
-    printer = _Printer(as_json=False)
+    printer = Printer(as_json=False)
     for event in found:
         printer.show(event)
 
@@ -253,86 +250,6 @@ def watch(
     _follow(session_id, until_idle, as_json, url, token, data_dir)
 
 
-# Rendering
-
-ANSWER_TYPES = frozenset({"agent.message", "agent.tool_use", "agent.tool_result", "session.error"})
-"""The events that count as the session answering (for ``--until-idle``)."""
-
-_LABELS: dict[str, tuple[str, str]] = {
-    "user.message": ("you", "bold cyan"),
-    "agent.message": ("agent", "bold green"),
-    "system.message": ("system", "dim"),
-}
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
-def render_event(event: Event) -> str:
-    """One event as rich markup: ``you: …``, ``agent: …``, ``tool: …``, ``error: …``."""
-    if event.type in _LABELS:
-        label, style = _LABELS[event.type]
-        return _labelled(label, style, event.text)
-    if event.type == "agent.tool_use":
-        return _labelled("tool", "bold magenta", f"{event.name} {_compact(event.input)}")
-    if event.type == "agent.tool_result":
-        failed = bool(event.is_error)
-        label, style = ("tool error", "bold red") if failed else ("tool result", "bold magenta")
-        return _labelled(label, style, event.text, "red" if failed else "")
-    if event.type == "session.error":
-        return _labelled("error", "bold red", event.error_message or _compact(event.error), "red")
-    if event.type == "user.interrupt":
-        return "[bold yellow]you: (interrupt)[/bold yellow]"
-    return _labelled(event.type, "dim", _compact(event.raw))
-
-
-def _labelled(label: str, style: str, text: str, body_style: str = "") -> str:
-    indent = " " * (len(label) + 2)
-    body = escape(text.replace("\n", "\n" + indent))
-    if body_style:
-        body = f"[{body_style}]{body}[/{body_style}]"
-    return f"[{style}]{escape(label)}:[/{style}] {body}"
-
-
-def _console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, highlight=False, width=None if stream.isatty() else 1000)
-
-
-class _Printer:
-    def __init__(self, as_json: bool) -> None:
-        self.as_json = as_json
-        self.console = _console()
-
-    def show(self, event: Event) -> None:
-        if self.as_json:
-            sys.stdout.write(json.dumps(event.raw, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-        else:
-            self.console.print(render_event(event), soft_wrap=True)
-
-    def reconnecting(self, reason: str, delay: float) -> None:
-        _console(stderr=True).print(
-            f"[dim]{escape(reason)} — reconnecting in {delay:.1f}s[/dim]", soft_wrap=True
-        )
-
-
-class Conversation:
-    """Whether the session has answered: an answer event since the last user message."""
-
-    def __init__(self) -> None:
-        self.last_id: str | None = None
-        self.answered = False
-
-    def see(self, event: Event) -> None:
-        self.last_id = event.id
-        if event.type == "user.message":
-            self.answered = False
-        elif event.type in ANSWER_TYPES:
-            self.answered = True
-
-
 # Following
 
 _IDLE_CHECK_SECONDS = 0.5
@@ -350,7 +267,7 @@ def _follow(
         client = AsyncClient(resolve_url(url), resolve_token(token, resolve_data_dir(data_dir)))
     except (CliError, ValueError) as exc:
         fail(str(exc))
-    printer = _Printer(as_json)
+    printer = Printer(as_json)
     try:
         ended = asyncio.run(_watch(client, session_id, until_idle, printer))
     except WorkyardError as exc:
@@ -358,10 +275,10 @@ def _follow(
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     if ended == "deleted":
-        _console(stderr=True).print("[dim]the session was deleted[/dim]")
+        console(stderr=True).print("[dim]the session was deleted[/dim]")
 
 
-async def _watch(client: AsyncClient, session_id: str, until_idle: bool, printer: _Printer) -> str:
+async def _watch(client: AsyncClient, session_id: str, until_idle: bool, printer: Printer) -> str:
     """Print the session's events as they come; returns ``"idle"`` or ``"deleted"``."""
     conversation = Conversation()
     async with client:
@@ -397,7 +314,7 @@ async def _consume(
 
 
 async def _catch_up(
-    client: AsyncClient, session_id: str, conversation: Conversation, printer: _Printer
+    client: AsyncClient, session_id: str, conversation: Conversation, printer: Printer
 ) -> None:
     """Print what the stream had not delivered yet when the session became idle."""
     async for event in client.sessions.events.list_all(
