@@ -43,6 +43,23 @@ Q = load_queries("workyard.store.sqlite")
 T = TypeVar("T")
 
 
+class _Guarded:
+    """The connection, with SQLite's operational failures (a lock held elsewhere past the busy
+    timeout, a full disk, an unreadable file) turned into ``StoreUnavailableError`` (a 503)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailableError(f"SQLite: {exc}") from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 class SqliteStore:
     """``Store`` on a single SQLite file."""
 
@@ -53,7 +70,7 @@ class SqliteStore:
             raise ValueError("sqlite synchronous must be NORMAL or FULL")
         self.path = path
         self._synchronous = synchronous.upper()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: _Guarded | None = None
 
     # lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -65,7 +82,7 @@ class SqliteStore:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         migrate(conn)
-        self._conn = conn
+        self._conn = _Guarded(conn)
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -76,7 +93,7 @@ class SqliteStore:
         self._db.execute("SELECT 1").fetchone()
 
     @property
-    def _db(self) -> sqlite3.Connection:
+    def _db(self) -> _Guarded:
         if self._conn is None:
             raise StoreUnavailableError("the SQLite store is not open")
         return self._conn
@@ -104,7 +121,7 @@ class SqliteStore:
         return True
 
     @staticmethod
-    def _apply(db: sqlite3.Connection, write: Write) -> bool:
+    def _apply(db: _Guarded, write: Write) -> bool:
         if isinstance(write, PurgeEvents):
             db.execute(Q["purge_session_events"], {"session_id": write.session_id})
             return True
