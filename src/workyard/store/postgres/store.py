@@ -116,7 +116,7 @@ class PostgresStore:
                 min_size=1,
                 max_size=self.pool_size,
                 server_settings=self._server_settings(),
-                statement_cache_size=0,
+                statement_cache_size=256,  # plans stay custom: see plan_cache_mode
             )
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"cannot connect to PostgreSQL: {exc}") from exc

@@ -1,0 +1,110 @@
+"""Whole work lifecycles through HTTP against a running server (the hot path, end to end).
+
+    workyard serve &                       # any server: SQLite or PostgreSQL
+    .venv/bin/python bench/http_lifecycle.py --url http://127.0.0.1:8080 --token "$TOKEN" \
+        [--sessions 2000] [--workers 32]
+
+Creates the sessions, then ``--workers`` concurrent keep-alive connections each loop
+poll → ack → heartbeat (NO_HEARTBEAT) → stop → stop until the queue is empty, and prints sessions
+created per second, lifecycles per second and requests per second. It speaks HTTP/1.1 over raw
+asyncio streams: Python HTTP clients would be the bottleneck, not the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection sending JSON requests."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port, self.token = host, port, token
+        self.requests = 0
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def call(self, method: str, path: str, body: Any = None, worker: str = "") -> Any:
+        payload = b"" if body is None else json.dumps(body).encode()
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Authorization: Bearer {self.token}\r\nContent-Length: {len(payload)}\r\n"
+            + (f"Worker-ID: {worker}\r\n" if worker else "")
+            + "Content-Type: application/json\r\n\r\n"
+        )
+        self.writer.write(head.encode() + payload)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        data = await self.reader.readexactly(length)
+        self.requests += 1
+        status = int(status_line.split()[1])
+        if status >= 400:
+            raise RuntimeError(f"{method} {path} → {status}: {data[:200]!r}")
+        return json.loads(data) if data else None
+
+
+async def create_sessions(conns: list[Connection], env: str, count: int) -> None:
+    async def create(conn: Connection, share: int) -> None:
+        for _ in range(share):
+            await conn.call("POST", "/api/v1/cloud/sessions", {"environment_id": env})
+
+    share = count // len(conns)
+    await asyncio.gather(*(create(c, share) for c in conns))
+
+
+async def work(conn: Connection, env: str, name: str) -> int:
+    base = f"/api/v1/cloud/environments/{env}/work"
+    done = 0
+    while True:
+        item = await conn.call("GET", f"{base}/poll", worker=name)
+        if item is None:
+            return done
+        wid = item["id"]
+        await conn.call("POST", f"{base}/{wid}/ack", worker=name)
+        await conn.call("POST", f"{base}/{wid}/heartbeat?expected_last_heartbeat=NO_HEARTBEAT")
+        await conn.call("POST", f"{base}/{wid}/stop", {})
+        await conn.call("POST", f"{base}/{wid}/stop", {})
+        done += 1
+
+
+async def main(url: str, token: str, sessions: int, workers: int) -> None:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    conns = [Connection(host, port, token) for _ in range(workers)]
+    await asyncio.gather(*(c.open() for c in conns))
+    env = await conns[0].call(
+        "POST", "/api/v1/cloud/environments", {"name": "bench", "config": {"type": "self_hosted"}}
+    )
+    start = time.perf_counter()
+    await create_sessions(conns, env["id"], sessions)
+    created = sessions // workers * workers
+    create_s = time.perf_counter() - start
+    before = sum(c.requests for c in conns)
+    start = time.perf_counter()
+    counts = await asyncio.gather(*(work(c, env["id"], f"w{n}") for n, c in enumerate(conns)))
+    run_s = time.perf_counter() - start
+    requests = sum(c.requests for c in conns) - before
+    assert sum(counts) == created, (sum(counts), created)
+    print(f"{created} sessions created in {create_s:.2f}s: {created / create_s:,.0f}/s")
+    print(f"{sum(counts)} lifecycles in {run_s:.2f}s: {sum(counts) / run_s:,.0f}/s")
+    print(f"{requests} lifecycle requests: {requests / run_s:,.0f} requests/s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8080")
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--sessions", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(main(args.url, args.token, args.sessions, args.workers))
