@@ -41,6 +41,7 @@ __all__ = [
     "metadata_patch",
     "parse_metadata",
     "print_json",
+    "report",
     "resolve_data_dir",
     "resolve_token",
     "resolve_url",
@@ -219,6 +220,14 @@ def metadata_patch(
 def print_json(value: object) -> None:
     """Pretty JSON on stdout, not colourised (safe to pipe into other tools)."""
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def report(raw: object, as_json: bool, message: str) -> None:
+    """The outcome of a command: its JSON with ``--json``, else one line for people."""
+    if as_json:
+        print_json(raw)
+    else:
+        typer.echo(message)
 
 
 def short_ts(value: str | None) -> str:

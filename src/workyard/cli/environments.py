@@ -20,7 +20,7 @@ from workyard.cli.common import (
     fail,
     metadata_patch,
     parse_metadata,
-    print_json,
+    report,
     short_ts,
     show_list,
     show_object,
@@ -156,7 +156,4 @@ def delete(
     """Delete an environment no session references (admin token; otherwise archive it)."""
     with connect(url, token, data_dir) as client:
         deleted = client.environments.delete(environment_id)
-    if as_json:
-        print_json(deleted.raw)
-    else:
-        typer.echo(f"Deleted environment {deleted.id}")
+    report(deleted.raw, as_json, f"Deleted environment {deleted.id}")

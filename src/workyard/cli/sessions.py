@@ -30,6 +30,7 @@ from workyard.cli.common import (
     format_error,
     parse_metadata,
     print_json,
+    report,
     resolve_data_dir,
     resolve_token,
     resolve_url,
@@ -169,10 +170,7 @@ def delete(
     """Delete a session and its events; its live work item is force-stopped."""
     with connect(url, token, data_dir) as client:
         deleted = client.sessions.delete(session_id)
-    if as_json:
-        print_json(deleted.raw)
-    else:
-        typer.echo(f"Deleted session {deleted.id}")
+    report(deleted.raw, as_json, f"Deleted session {deleted.id}")
 
 
 @app.command("send")
@@ -187,10 +185,7 @@ def send(
     """Send a user message (to an idle session: its work is queued again)."""
     with connect(url, token, data_dir) as client:
         (created,) = client.sessions.events.send(session_id, [user_message(text)])
-    if as_json:
-        print_json(created.raw)
-    else:
-        typer.echo(f"Sent {created.id}")
+    report(created.raw, as_json, f"Sent {created.id}")
 
 
 @app.command("cancel")
@@ -204,10 +199,7 @@ def cancel(
     """Interrupt a running session (a user.interrupt reaches its worker)."""
     with connect(url, token, data_dir) as client:
         result = client.sessions.cancel(session_id)
-    if as_json:
-        print_json(result.raw)
-    else:
-        typer.echo(f"Session {result.id}: {result.status}")
+    report(result.raw, as_json, f"Session {result.id}: {result.status}")
 
 
 @app.command("events")
