@@ -89,16 +89,24 @@ class IndexKeeper:
                 self._notifier.notify(change.environment_id)
 
     # questions ---------------------------------------------------------------------------------
-    async def settled(self, environment_id: str, seconds: float = 2.0) -> None:
-        """Wait (briefly) until this server's own changes to the environment are in the index."""
+    async def settled(self, environment_id: str | None = None, seconds: float = 2.0) -> None:
+        """Wait (briefly) until this server's own changes to the environment are in the index.
+
+        Without an environment, wait for this server's own changes to every environment.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
-        while self.ready and self._unechoed[environment_id] > 0:
+        while self.ready and self._pending(environment_id):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._echoed.wait(), remaining)
+
+    def _pending(self, environment_id: str | None) -> bool:
+        if environment_id is None:
+            return any(n > 0 for n in self._unechoed.values())
+        return self._unechoed[environment_id] > 0
 
     def may_deliver(self, environment_id: str, now: Instant, reclaim_ms: int) -> bool:
         if not self.ready or self._unechoed[environment_id] > 0:

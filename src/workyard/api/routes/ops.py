@@ -28,6 +28,7 @@ async def healthz() -> Response:
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     """Prometheus exposition (unauthenticated, like /healthz; keep it on a private network)."""
+    await services(request).queue.keeper.settled()  # this replica's own writes are counted
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
