@@ -18,7 +18,6 @@ from workyard.client._base import (
     RequestSpec,
     StreamCall,
     object_decoder,
-    optional_decoder,
     page_decoder,
     path,
 )
@@ -26,13 +25,24 @@ from workyard.client._events import Cancellation, Event, event_from_frame, event
 from workyard.client._models import (
     Deleted,
     Environment,
-    HeartbeatResult,
     Page,
-    QueueStats,
     Session,
-    WorkItem,
 )
+from workyard.client._parts import body as _body
+from workyard.client._parts import page_params as _page_params
+from workyard.client._parts import params as _params
 from workyard.client._sse import ReconnectPolicy
+from workyard.client._work_endpoints import (
+    MetadataPatch,
+    ack_work,
+    heartbeat_work,
+    list_work,
+    poll_work,
+    retrieve_work,
+    stop_work,
+    update_work,
+    work_stats,
+)
 
 __all__ = [
     "ack_work",
@@ -61,40 +71,9 @@ __all__ = [
     "work_stats",
 ]
 
-MetadataPatch = Mapping[str, str | None]
-
 _environment = object_decoder(Environment.from_dict)
 _session = object_decoder(Session.from_dict)
-_work = object_decoder(WorkItem.from_dict)
 _deleted = object_decoder(Deleted.from_dict)
-
-
-def _text(value: bool | int | str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _params(*pairs: tuple[str, bool | int | str | None]) -> tuple[tuple[str, str], ...]:
-    """Query parameters, dropping the ones whose value is ``None``."""
-    return tuple((key, _text(value)) for key, value in pairs if value is not None)
-
-
-def _page_params(
-    limit: int | None, page: str | None, after_id: str | None, before_id: str | None
-) -> tuple[tuple[str, str], ...]:
-    return _params(
-        ("limit", limit), ("page", page), ("after_id", after_id), ("before_id", before_id)
-    )
-
-
-def _body(**fields: Any) -> dict[str, Any]:
-    """A JSON body of the fields that were given (``None``/``NOT_GIVEN`` are left out)."""
-    return {k: v for k, v in fields.items() if v is not None and not isinstance(v, NotGiven)}
-
-
-def _worker_headers(worker_id: str | None) -> tuple[tuple[str, str], ...]:
-    return (("Worker-ID", worker_id),) if worker_id is not None else ()
 
 
 # Environments
@@ -302,112 +281,3 @@ def stream_session_events(
     return StreamCall(
         request, event_from_frame, last_event_id, reconnect or ReconnectPolicy(), on_reconnect
     )
-
-
-# Work
-
-
-def list_work(
-    environment_id: str,
-    *,
-    state: str | Iterable[str] | None = None,
-    limit: int | None = None,
-    page: str | None = None,
-    after_id: str | None = None,
-    before_id: str | None = None,
-) -> Call[Page[WorkItem]]:
-    """One page of an environment's work items, oldest first; ``state`` filters (e.g. "queued")."""
-    states = state if state is None or isinstance(state, str) else ",".join(state)
-    params = (*_params(("state", states)), *_page_params(limit, page, after_id, before_id))
-    request = RequestSpec(
-        "GET", path("/environments/{}/work", environment_id), params, idempotent=True
-    )
-    return Call(request, page_decoder(WorkItem.from_dict))
-
-
-def retrieve_work(environment_id: str, work_id: str) -> Call[WorkItem]:
-    """Get one work item as it is now (lease expiry applied)."""
-    request = RequestSpec(
-        "GET", path("/environments/{}/work/{}", environment_id, work_id), idempotent=True
-    )
-    return Call(request, _work)
-
-
-def update_work(environment_id: str, work_id: str, metadata: MetadataPatch) -> Call[WorkItem]:
-    """Merge-patch a work item's metadata (a ``None`` value deletes the key); any state."""
-    request = RequestSpec(
-        "POST",
-        path("/environments/{}/work/{}", environment_id, work_id),
-        body={"metadata": dict(metadata)},
-        idempotent=True,
-    )
-    return Call(request, _work)
-
-
-def poll_work(
-    environment_id: str,
-    *,
-    block_ms: int | None = None,
-    reclaim_older_than_ms: int | None = None,
-    worker_id: str | None = None,
-) -> Call[WorkItem | None]:
-    """Receive the next deliverable work item, or ``None``; ``block_ms`` (1-999) waits for one."""
-    params = _params(("block_ms", block_ms), ("reclaim_older_than_ms", reclaim_older_than_ms))
-    request = RequestSpec(
-        "GET",
-        path("/environments/{}/work/poll", environment_id),
-        params=params,
-        headers=_worker_headers(worker_id),
-        idempotent=True,
-    )
-    return Call(request, optional_decoder(WorkItem.from_dict))
-
-
-def ack_work(environment_id: str, work_id: str, *, worker_id: str | None = None) -> Call[WorkItem]:
-    """Claim a delivered work item (``queued`` -> ``starting``); pass the polling ``worker_id``."""
-    request = RequestSpec(
-        "POST",
-        path("/environments/{}/work/{}/ack", environment_id, work_id),
-        headers=_worker_headers(worker_id),
-    )
-    return Call(request, _work)
-
-
-def heartbeat_work(
-    environment_id: str,
-    work_id: str,
-    *,
-    expected_last_heartbeat: str | None = None,
-    desired_ttl_seconds: int | None = None,
-) -> Call[HeartbeatResult]:
-    """Extend the lease; ``expected_last_heartbeat``: ``"NO_HEARTBEAT"`` or the last one seen."""
-    params = _params(
-        ("expected_last_heartbeat", expected_last_heartbeat),
-        ("desired_ttl_seconds", desired_ttl_seconds),
-    )
-    request = RequestSpec(
-        "POST",
-        path("/environments/{}/work/{}/heartbeat", environment_id, work_id),
-        params=params,
-        idempotent=True,
-    )
-    return Call(request, object_decoder(HeartbeatResult.from_dict))
-
-
-def stop_work(environment_id: str, work_id: str, *, force: bool = False) -> Call[WorkItem]:
-    """Stop a work item: gracefully (active -> stopping -> stopped) or, with ``force``, at once."""
-    request = RequestSpec(
-        "POST",
-        path("/environments/{}/work/{}/stop", environment_id, work_id),
-        body={"force": force},
-        idempotent=True,
-    )
-    return Call(request, _work)
-
-
-def work_stats(environment_id: str) -> Call[QueueStats]:
-    """Counters of an environment's work queue."""
-    request = RequestSpec(
-        "GET", path("/environments/{}/work/stats", environment_id), idempotent=True
-    )
-    return Call(request, object_decoder(QueueStats.from_dict))
