@@ -41,6 +41,8 @@ BIG = "x" * (1024 * 1024)
         ({"events": [GOOD, {"content": "no type"}]}, "events[1].type"),
         ({"events": [{"type": "USER.MESSAGE", "content": "x"}]}, "events[0].type"),
         ({"events": [{"type": 5}]}, "events[0].type"),
+        ({"events": [{"type": {}}]}, "events[0].type"),
+        ({"events": [{"type": ["user.message"]}]}, "events[0].type"),
         ({"events": [GOOD, "user.message"]}, "events[1]"),
         ({"events": [None]}, "events[0]"),
         ({"events": [GOOD, message(BIG)]}, "events[1]"),

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from workyard.api.errors import install_error_handlers
 from workyard.api.metrics import Metrics, MetricsMiddleware
 from workyard.api.middleware import RequestContextMiddleware
+from workyard.api.openapi import install_openapi
 from workyard.api.routes import environments, events, ops, sessions, work
 from workyard.service.container import Services
 
@@ -50,4 +51,5 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(work.router, prefix=API_PREFIX)
+    install_openapi(app)
     return app

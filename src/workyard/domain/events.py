@@ -54,7 +54,7 @@ def _event(raw: Any, param: str) -> EventDraft:
     if not isinstance(raw, dict):
         raise _bad(f"{param} must be an object with a type", param)
     kind = raw.get("type")
-    if kind not in USER_TYPES and kind not in WORKER_TYPES:
+    if not isinstance(kind, str) or (kind not in USER_TYPES and kind not in WORKER_TYPES):
         known = ", ".join(sorted(USER_TYPES | WORKER_TYPES))
         raise _bad(f"{param}.type must be one of {known}", f"{param}.type")
     if len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode()) > MAX_EVENT_BYTES:
