@@ -254,3 +254,45 @@ def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_period(
         item = client.work.retrieve(env.id, session.work_id)
         assert item.state == "stopped"
         assert item.metadata == {"exit_code": "137", "worker_id": "w-kill"}  # 128 + SIGKILL
+
+
+def test_archiving_a_session_reaches_the_command_before_the_next_heartbeat(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    # --ttl 600 puts the next heartbeat 200 s away, far past the harness's deadline: only the
+    # stop check can bring the archive's stop request to the command in time.
+    out = tmp_path / "out"
+    out.mkdir()
+    script = (
+        "trap 'echo TERM > \"$OUT/term\"; exit 0' TERM; "
+        'touch "$OUT/started"; while :; do sleep 0.05; done'
+    )
+    with api(server) as client, workers() as started:
+        env = self_hosted(client)
+        session = client.sessions.create(env.id)
+        assert session.work_id is not None
+        worker = start_worker(
+            server,
+            tmp_path,
+            "w-archive",
+            sh(script),
+            "--once",
+            "--ttl",
+            "600",
+            "--stop-check",
+            "0.2",
+            "--log-format",
+            "json",
+            environment_id=env.id,
+            env={"OUT": str(out)},
+        )
+        started.append(worker)
+        wait_until(lambda: (out / "started").exists(), "the command to start")
+        wait_until(lambda: worker.events("active"), "the first heartbeat")
+
+        assert client.sessions.archive(session.id).status == "running"
+        assert worker.wait_event("stopping", session.work_id)["reason"] == "requested"
+        assert worker.wait() == 0, worker.log()
+        assert (out / "term").read_text() == "TERM\n"
+        assert client.work.retrieve(env.id, session.work_id).state == "stopped"
+        assert client.sessions.retrieve(session.id).status == "idle"

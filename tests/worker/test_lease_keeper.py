@@ -92,7 +92,9 @@ def clock() -> VirtualTime:
     return VirtualTime()
 
 
-async def _keep(clock: VirtualTime, server: Scripted) -> tuple[ItemSignals, list[dict[str, Any]]]:
+async def _keep(
+    clock: VirtualTime, server: Scripted, check_every: float | None = None
+) -> tuple[ItemSignals, list[dict[str, Any]]]:
     """Run a keeper for a just-acked item until it reports the lease lost."""
     stream = io.StringIO()
     signals = ItemSignals()
@@ -105,6 +107,7 @@ async def _keep(clock: VirtualTime, server: Scripted) -> tuple[ItemSignals, list
             signals=signals,
             log=StatusLog("json", stream),
             acquired_at=0.0,
+            check_every=check_every,
             monotonic=clock.monotonic,
             sleep=clock.sleep,
         )
@@ -182,3 +185,62 @@ async def test_a_second_412_in_a_row_is_a_lost_lease(clock: VirtualTime) -> None
     server = Scripted(clock, _beat(BEAT_1), PRECONDITION, still_mine, PRECONDITION)
     signals, _ = await _keep(clock, server)
     assert signals.lease_lost_reason == "412 precondition failed"
+
+
+# stop checks --------------------------------------------------------------------------------
+
+
+def _read(**fields: Any) -> httpx.Response:
+    return httpx.Response(200, json=_item(**fields))
+
+
+def _calls(server: Scripted) -> list[tuple[float, str]]:
+    return [(round(at, 2), r.method) for at, r in server.requests]
+
+
+async def test_a_stop_check_brings_the_heartbeat_forward_when_a_stop_was_requested(
+    clock: VirtualTime,
+) -> None:
+    server = Scripted(
+        clock, _beat(BEAT_1),
+        _read(), _read(state="stopping"), _beat(BEAT_2, "stopping"),
+        _read(state="stopping"), _read(state="stopping"), _read(state="stopping"), CONFLICT,
+    )  # fmt: skip
+    signals, events = await _keep(clock, server, check_every=1.0)
+    assert _calls(server) == [
+        (0.0, "POST"), (1.0, "GET"), (2.0, "GET"), (2.0, "POST"),
+        (3.0, "GET"), (4.0, "GET"), (5.0, "GET"), (5.33, "POST"),
+    ]  # fmt: skip
+    assert signals.stop_reason == "requested"
+    assert [e["event"] for e in events] == ["stopping"]
+    assert signals.lease_lost_reason == "409 conflict"  # decided by the heartbeat, not the read
+
+
+async def test_a_stop_check_that_finds_the_item_stopped_lets_the_heartbeat_lose_the_lease(
+    clock: VirtualTime,
+) -> None:
+    server = Scripted(clock, _beat(BEAT_1), _read(), _read(state="stopped"), CONFLICT)
+    signals, _ = await _keep(clock, server, check_every=1.0)
+    assert _calls(server) == [(0.0, "POST"), (1.0, "GET"), (2.0, "GET"), (2.0, "POST")]
+    assert signals.lease_lost_reason == "409 conflict"
+
+
+async def test_a_stop_check_that_sees_another_worker_s_ack_brings_the_heartbeat_forward(
+    clock: VirtualTime,
+) -> None:
+    theirs = _read(acknowledged_at="2026-07-01T08:01:00.000000Z", latest_heartbeat_at=BEAT_2)
+    server = Scripted(clock, _beat(BEAT_1), theirs, PRECONDITION, theirs)
+    signals, _ = await _keep(clock, server, check_every=1.0)
+    assert _calls(server) == [(0.0, "POST"), (1.0, "GET"), (1.0, "POST"), (1.0, "GET")]
+    assert signals.lease_lost_reason == "412 precondition failed"
+
+
+async def test_a_failed_stop_check_changes_nothing(clock: VirtualTime) -> None:
+    server = Scripted(
+        clock, _beat(BEAT_1), _refuse, _refuse, _read(), _beat(BEAT_2), _read(), _read(), CONFLICT
+    )
+    signals, events = await _keep(clock, server, check_every=1.5)
+    assert server.heartbeats() == [(0.0, NO_HEARTBEAT), (3.33, BEAT_1), (6.67, BEAT_2)]
+    assert [at for at, method in _calls(server) if method == "GET"] == [1.5, 1.5, 3.0, 4.83, 6.33]
+    assert events == []
+    assert signals.lease_lost_reason == "409 conflict"

@@ -50,6 +50,7 @@ class _Options:
     worker_id: str | None
     ttl: int
     grace: float
+    stop_check: float
     once: bool
     until_empty: bool
     log_format: LogFormat
@@ -124,6 +125,17 @@ def run(
             min=0.0,
         ),
     ] = 30.0,
+    stop_check: Annotated[
+        float,
+        _opt(
+            "--stop-check",
+            env="WORKYARD_WORKER_STOP_CHECK",
+            help="Seconds between reads of each running item, so that a stop request (session "
+            "archived, work stopped) reaches the command this fast instead of at the next "
+            "heartbeat; 0 turns the reads off.",
+            min=0.0,
+        ),
+    ] = 5.0,
     once: Annotated[
         bool,
         _opt("--once", env="WORKYARD_WORKER_ONCE", help="Handle one item, then exit."),
@@ -182,6 +194,7 @@ def run(
         worker_id,
         ttl,
         grace,
+        stop_check,
         once,
         until_empty,
         log_format,
@@ -226,6 +239,7 @@ async def _run(options: _Options) -> int:
                 ttl=options.ttl,
                 worker_id=options.worker_id,
                 grace=options.grace,
+                stop_check=options.stop_check,
                 once=options.once,
                 until_empty=options.until_empty,
                 log=StatusLog(options.log_format.value),

@@ -59,6 +59,7 @@ class ItemSettings:
     log: StatusLog
     lease_lost_action: str = "cancelled the handler"
     backoff: Backoff = _CALL_BACKOFF
+    stop_check: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class ItemRun:
             self.settings.client,
             acked,
             ttl=self.settings.ttl,
+            check_every=self.settings.stop_check,
             signals=self.signals,
             log=self._log,
             acquired_at=started,

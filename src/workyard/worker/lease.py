@@ -10,6 +10,13 @@ has already replaced. So on 412 the keeper reads the item: if it is still live, 
 ``acknowledged_at`` of our ack (an expiry clears it and another worker's ack sets a new one), and
 its ``latest_heartbeat_at`` is not older than what we expected, the lease is ours: the keeper adopts
 that timestamp and heartbeats once more. A second 412 in a row means the lease is lost.
+
+Stop checks (``check_every`` seconds, off when ``None``): between heartbeats the keeper reads the
+item, a cheap GET, and brings the next heartbeat forward as soon as the item is no longer as the
+last heartbeat left it (a stop was requested, it was force-stopped, it moved to another worker). So
+an archived session or a ``work stop`` reaches the command within seconds rather than at the next
+``ttl / 3`` heartbeat. The heartbeat stays the only thing that decides: a read never stops or
+abandons anything by itself.
 """
 
 from __future__ import annotations
@@ -52,6 +59,12 @@ def still_ours(current: WorkItem, acknowledged_at: str | None, expected: str) ->
     return parse_ts(current.latest_heartbeat_at) >= parse_ts(expected)
 
 
+def _same_instant(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return parse_ts(a) == parse_ts(b)
+
+
 class LeaseKeeper:
     """Keeps the lease of one acknowledged item until cancelled or lost.
 
@@ -71,6 +84,7 @@ class LeaseKeeper:
         signals: ItemSignals,
         log: StatusLog,
         acquired_at: float,
+        check_every: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -83,14 +97,14 @@ class LeaseKeeper:
         self._sleep = sleep
         self.timer = LeaseTimer.start(acquired_at, ttl)
         self.expected = NO_HEARTBEAT
+        self.state = item.state
         self.active = asyncio.Event()
+        self._check_every = check_every or None
 
     async def run(self) -> None:
         """Heartbeat until cancelled or until the lease is lost."""
         while True:
-            delay = self.timer.next_at - self._monotonic()
-            if delay > 0:
-                await self._sleep(delay)
+            await self._until_next_beat()
             sent_at = self._monotonic()
             if self.timer.expired(sent_at):
                 self._lose(f"no successful heartbeat for {self.timer.ttl:g}s")
@@ -105,11 +119,34 @@ class LeaseKeeper:
                 continue
             self._succeeded(result, sent_at)
 
+    async def _until_next_beat(self) -> None:
+        """Wait until the next heartbeat is due, or until a stop check finds the item changed."""
+        while (delay := self.timer.next_at - self._monotonic()) > 0:
+            if self._check_every is None or not self.active.is_set():
+                await self._sleep(delay)
+                return
+            await self._sleep(min(delay, self._check_every))
+            if self.timer.next_at > self._monotonic() and await self._changed():
+                return
+
+    async def _changed(self) -> bool:
+        """Whether the item is no longer as our last heartbeat left it (read errors: no)."""
+        try:
+            current = await self._client.work.retrieve(self._item.environment_id, self._item.id)
+        except NotFoundError:
+            return True
+        except Exception:  # transient; the heartbeat is what decides
+            return False
+        return current.state != self.state or not _same_instant(
+            current.acknowledged_at, self._item.acknowledged_at
+        )
+
     def _succeeded(self, result: HeartbeatResult, sent_at: float) -> None:
         if self.timer.failures:
             self._log.heartbeat_recovered(self._item.id, self.timer.failures)
         self.timer.succeeded(sent_at, result.ttl_seconds or None)
         self.expected = result.last_heartbeat
+        self.state = result.state
         self.active.set()
         if result.state == "stopping" and self._signals.request_stop("requested"):
             self._log.stopping(self._item.id, "requested")

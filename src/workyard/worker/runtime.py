@@ -55,6 +55,8 @@ class Worker:
 
     ``ttl``: the lease asked for in each heartbeat (heartbeats go every ``ttl / 3``). ``grace``:
     on shutdown, how long running handlers may go on before their ``stopping`` event is set.
+    ``stop_check``: seconds between reads of each running item that bring a requested stop to the
+    handler before the next heartbeat (0: heartbeats only).
     ``once``: handle one item, then return. ``until_empty``: return when a poll comes back empty
     and nothing runs. :meth:`request_shutdown` stops polling (a second call, or ``force=True``,
     cancels every handler at once).
@@ -70,6 +72,7 @@ class Worker:
         ttl: int = 60,
         worker_id: str | None = None,
         grace: float = 30.0,
+        stop_check: float = 5.0,
         once: bool = False,
         until_empty: bool = False,
         log: StatusLog | None = None,
@@ -78,6 +81,7 @@ class Worker:
         _check(concurrency >= 1, "concurrency must be at least 1")
         _check(10 <= ttl <= 600, "ttl must be between 10 and 600 seconds")
         _check(grace >= 0, "grace must not be negative")
+        _check(stop_check >= 0, "stop_check must not be negative")
         _check(1 <= block_ms <= 999, "block_ms must be between 1 and 999")
         _check(not (once and until_empty), "once and until_empty exclude each other")
         self.client = client
@@ -95,7 +99,9 @@ class Worker:
         self.block_ms = block_ms
         self.log = log or StatusLog()
         action = str(getattr(handler, "lease_lost_action", "cancelled the handler"))
-        self._settings = ItemSettings(client, self.worker_id, handler, ttl, self.log, action)
+        self._settings = ItemSettings(
+            client, self.worker_id, handler, ttl, self.log, action, stop_check=stop_check
+        )
         self._runs: dict[asyncio.Task[bool], ItemRun] = {}
         self._slot_freed = asyncio.Event()
         self._shutdown = asyncio.Event()
