@@ -1,10 +1,10 @@
-"""Entry point: ``workyard serve|db|token|env|session|work|worker``."""
+"""Entry point: ``workyard serve|status|db|token|env|session|work|worker``."""
 
 from __future__ import annotations
 
 import typer
 
-from workyard.cli import db, environments, serve, sessions, tokens, work, worker
+from workyard.cli import db, environments, serve, sessions, status, tokens, work, worker
 
 __all__ = ["app", "main"]
 
@@ -17,6 +17,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("serve")(serve.serve)
+app.command("status")(status.status)
 app.add_typer(db.app, name="db", help="Database schema management.")
 app.add_typer(tokens.app, name="token", help="Create, list and revoke API tokens.")
 app.add_typer(environments.app, name="env", help="Manage environments.")
