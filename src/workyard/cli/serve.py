@@ -13,6 +13,7 @@ import typer
 import uvicorn
 
 from workyard.api import create_app
+from workyard.api.protocol import EnvelopeHttpProtocol
 from workyard.cli.local import (
     DatabaseUrlOption,
     DataDirOption,
@@ -112,6 +113,7 @@ async def _run(settings: Settings) -> None:
         bound_port = sock.getsockname()[1]
         config = uvicorn.Config(
             create_app(services, manage_lifecycle=False),
+            http=EnvelopeHttpProtocol,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
