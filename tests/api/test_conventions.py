@@ -271,6 +271,20 @@ async def test_api_request_on_a_closed_store_is_503(
     assert re.fullmatch(r"\d+", response.headers.get("retry-after", "")), response.headers
 
 
+async def test_a_draining_server_answers_new_requests_with_503(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    env = await create_environment(client)
+    services.queue.drain()  # what SIGTERM does
+    response = await client.get(f"/environments/{env['id']}")
+    assert_error(response, 503, "overloaded_error")
+    assert response.headers["retry-after"] == "1"
+    assert_error(await client.post("/sessions", json={}), 503, "overloaded_error")
+    assert_error(await client.get("http://testserver/readyz"), 503, "overloaded_error")
+    assert (await client.get("http://testserver/healthz")).status_code == 200
+    assert (await client.get("http://testserver/metrics")).status_code == 200
+
+
 # --- timestamps and ids on the wire ------------------------------------------------------------
 
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")

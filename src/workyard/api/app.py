@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from workyard.api.draining import DrainingMiddleware
 from workyard.api.errors import install_error_handlers
 from workyard.api.metrics import Metrics, MetricsMiddleware
 from workyard.api.middleware import RequestContextMiddleware
@@ -44,6 +45,7 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.services = services
     app.state.metrics = metrics = Metrics(services.queue)
     install_error_handlers(app)
+    app.add_middleware(DrainingMiddleware, draining=services.queue.draining)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
     app.include_router(ops.router)
