@@ -14,6 +14,7 @@ from workyard.api.middleware import RequestContextMiddleware
 from workyard.api.openapi import install_openapi
 from workyard.api.routes import environments, events, ops, sessions, work
 from workyard.service.container import Services
+from workyard.ui import router as ui_router
 
 __all__ = ["create_app"]
 
@@ -53,5 +54,6 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(work.router, prefix=API_PREFIX)
+    app.include_router(ui_router)
     install_openapi(app)
     return app

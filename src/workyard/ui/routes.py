@@ -1,0 +1,167 @@
+"""The dashboard at ``/ui`` [decided]: read-only pages rendered on the server, kept live by ui.js.
+
+Logging in exchanges an admin or member API token for an HttpOnly, SameSite=Strict cookie scoped
+to ``/ui``; every page then reads through the same services, with the same permission checks, as
+the API. A request carrying ``X-Workyard-Partial: 1`` gets only the page's content (the refresh).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs
+
+import jinja2
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from workyard.api import wire
+from workyard.api.inputs import path_id
+from workyard.domain.models import Session, TokenKind
+from workyard.errors import AuthenticationError, NotFoundError, WorkyardError
+from workyard.service.auth import Principal
+from workyard.service.container import Services
+from workyard.ui import views
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+COOKIE = "workyard_token"
+_LOGIN = "/ui/login"
+_MAX_LOGIN_BODY = 4096
+_STATIC = {"ui.js": "text/javascript", "ui.css": "text/css"}
+_HEADERS = {
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("workyard.ui", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+class _LoggedOut(Exception):
+    """No usable login cookie: send the browser to the login page."""
+
+
+def _services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def _render(request: Request, name: str, code: int = 200, **values: Any) -> Response:
+    svc = _services(request)
+    now = svc.clock.now()
+    context = {
+        "logged_in": name != "login.html",
+        "ago": lambda instant: views.ago(instant, now),
+        "timestamp": views.timestamp,
+        "event_text": views.event_text,
+        "status_of": lambda s: wire.session_status(s.work_state) if isinstance(s, Session) else "",
+        "filters": list(views.STATE_FILTERS),
+        **values,
+    }
+    template = _templates.get_template(name)
+    if request.headers.get("x-workyard-partial") == "1":
+        block = template.blocks["content"](template.new_context(context))
+        html = "".join(block)
+    else:
+        html = template.render(context)
+    return HTMLResponse(html, status_code=code, headers=_HEADERS)
+
+
+async def _principal(request: Request) -> Principal:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise _LoggedOut
+    try:
+        principal = await _services(request).tokens.authenticate(f"Bearer {token}")
+    except AuthenticationError:
+        raise _LoggedOut from None
+    if principal.kind is TokenKind.WORKER:
+        raise _LoggedOut
+    return principal
+
+
+async def _page(request: Request, name: str, load: Any) -> Response:
+    """Render ``name`` with ``page=await load(services, principal)``, or the right detour."""
+    try:
+        principal = await _principal(request)
+        page = await load(_services(request), principal)
+    except _LoggedOut:
+        return RedirectResponse(_LOGIN, status_code=303)
+    except WorkyardError as error:
+        message = error.message
+        return _render(request, "error.html", error.status, status=error.status, message=message)
+    return _render(request, name, page=page, rows=page)
+
+
+@router.get("")
+async def overview(request: Request) -> Response:
+    return await _page(request, "overview.html", views.overview)
+
+
+@router.get("/environments/{environment_id}")
+async def environment(request: Request, environment_id: str) -> Response:
+    state = request.query_params.get("state", "all")
+    state = state if state in views.STATE_FILTERS else "all"
+
+    async def load(svc: Services, principal: Principal) -> views.EnvironmentPage:
+        env_id = path_id("env", environment_id, "Environment")
+        return await views.environment_page(svc, principal, env_id, state)
+
+    return await _page(request, "environment.html", load)
+
+
+@router.get("/sessions/{session_id}")
+async def session(request: Request, session_id: str) -> Response:
+    async def load(svc: Services, principal: Principal) -> views.SessionPage:
+        sess_id = path_id("sess", session_id, "Session")
+        return await views.session_page(svc, principal, sess_id)
+
+    return await _page(request, "session.html", load)
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    return _render(request, "login.html", error=None)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    body = (await request.body())[:_MAX_LOGIN_BODY].decode("utf-8", "replace")
+    token = (parse_qs(body).get("token") or [""])[0].strip()
+    try:
+        principal = await _services(request).tokens.authenticate(f"Bearer {token}")
+    except AuthenticationError:
+        return _render(request, "login.html", 401, error="That token is invalid or revoked.")
+    if principal.kind is TokenKind.WORKER:
+        error = "Worker tokens cannot use the dashboard: use an admin or member token."
+        return _render(request, "login.html", 403, error=error)
+    response = RedirectResponse("/ui", status_code=303)
+    secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, token, path="/ui", httponly=True, samesite="strict", secure=secure)
+    return response
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    response = RedirectResponse(_LOGIN, status_code=303)
+    response.delete_cookie(COOKIE, path="/ui", httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/static/{name}")
+async def static(name: str) -> Response:
+    media_type = _STATIC.get(name)
+    if media_type is None:
+        raise NotFoundError("No such file.")
+    data = resources.files("workyard.ui").joinpath("static", name).read_bytes()
+    headers = {"cache-control": "public, max-age=300", "x-content-type-options": "nosniff"}
+    return Response(data, media_type=media_type, headers=headers)
