@@ -35,14 +35,25 @@ async def test_list_work_ascending_and_filtered(any_store: Store) -> None:
     assert await any_store.list_work(a.id, None, PageRequest(2)) == items[:3]
 
 
-@pytest.mark.parametrize("states", [None, (WorkState.QUEUED,)], ids=["all", "queued"])
+@pytest.mark.parametrize(
+    "states",
+    [
+        None,
+        (WorkState.QUEUED,),
+        (WorkState.ACTIVE, WorkState.QUEUED),
+        (WorkState.STOPPED, WorkState.ACTIVE, WorkState.QUEUED),
+        (WorkState.QUEUED, WorkState.QUEUED),
+    ],
+    ids=["all", "queued", "two-states", "three-states", "repeated"],
+)
 async def test_list_work_every_page_shape(
     any_store: Store, states: tuple[WorkState, ...] | None
 ) -> None:
+    # Several states are merged from one ordered index scan per state: every page shape must
+    # still match a single scan over the union.
     a, b = env(1), env(2)
-    items = [
-        work(n, a.id, state=WorkState.QUEUED if n % 2 else WorkState.STOPPED) for n in range(1, 9)
-    ]
+    cycle = [WorkState.QUEUED, WorkState.STOPPED, WorkState.ACTIVE]
+    items = [work(n, a.id, state=cycle[n % 3]) for n in range(1, 11)]
     await insert(any_store, a, b, *items, work(20, b.id))
     listed = [w.id for w in items if states is None or w.state in states]
     for page in page_shapes([w.id for w in items]):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from workyard.domain.pagination import PageRequest
 
-__all__ = ["Window", "window"]
+__all__ = ["Window", "merge_scans", "window"]
+
+T = TypeVar("T")
 
 _LOWEST = ""
 _HIGHEST = "~"  # sorts after every id (ids are [a-z0-9_])
@@ -31,3 +36,14 @@ def window(page: PageRequest, descending: bool) -> Window:
     scan_descending = descending if forward else not descending
     lo, hi = (_LOWEST, anchor) if scan_descending else (anchor, _HIGHEST)
     return Window(lo, hi, scan_descending, not forward, fetch)
+
+
+def merge_scans(scans: Iterable[Sequence[T]], w: Window, key: Callable[[T], str]) -> list[T]:
+    """Merge per-value scans of one window (each in scan order) into the window's first rows.
+
+    A filter on several values (``state IN (…)``) runs as one ordered index range per value; each
+    returns at most ``w.limit`` rows in scan order, and their merge is exactly what one scan over
+    the union would return, while reading only matching rows.
+    """
+    merged = heapq.merge(*scans, key=key, reverse=w.scan_descending)
+    return [row for _, row in zip(range(w.limit), merged, strict=False)]

@@ -121,14 +121,24 @@ WHERE id = :id AND version = :expected_version;
 -- name: list_work_asc
 SELECT * FROM work_items
 WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
-  AND (:states::text[] IS NULL OR state = ANY(:states::text[]))
 ORDER BY environment_id ASC, id ASC LIMIT :limit;
 
 -- name: list_work_desc
 SELECT * FROM work_items
 WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
-  AND (:states::text[] IS NULL OR state = ANY(:states::text[]))
 ORDER BY environment_id DESC, id DESC LIMIT :limit;
+
+-- name: list_work_state_asc
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND state = :state
+  AND id < :hi::text AND id > :lo::text
+ORDER BY environment_id ASC, state ASC, id ASC LIMIT :limit;
+
+-- name: list_work_state_desc
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND state = :state
+  AND id < :hi::text AND id > :lo::text
+ORDER BY environment_id DESC, state DESC, id DESC LIMIT :limit;
 
 -- name: claim_work
 UPDATE work_items

@@ -80,3 +80,5 @@ CREATE TABLE events (
 );
 
 CREATE INDEX events_by_session ON events (session_id, id);
+
+CREATE INDEX work_by_state ON work_items (environment_id, state, id);

@@ -38,7 +38,7 @@ from workyard.store.postgres.migrate import migrate
 from workyard.store.postgres.snapshot import read_snapshot
 from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
-from workyard.store.window import window
+from workyard.store.window import merge_scans, window
 
 __all__ = ["PostgresStore"]
 
@@ -308,16 +308,20 @@ class PostgresStore:
         self, environment_id: str, states: tuple[WorkState, ...] | None, page: PageRequest
     ) -> list[WorkItem]:
         w = window(page, descending=False)
-        name = "list_work_desc" if w.scan_descending else "list_work_asc"
-        rows = await self._all(
-            name,
-            codec.work_from_row,
-            environment_id=environment_id,
-            lo=w.lo,
-            hi=w.hi,
-            limit=w.limit,
-            states=None if states is None else [s.value for s in states],
-        )
+        suffix = "desc" if w.scan_descending else "asc"
+        bounds = {"environment_id": environment_id, "lo": w.lo, "hi": w.hi, "limit": w.limit}
+        if states is None:
+            rows = await self._all(
+                f"list_work_{suffix}", codec.work_from_row, **bounds, states=None
+            )
+        else:
+            scans = [
+                await self._all(
+                    f"list_work_state_{suffix}", codec.work_from_row, **bounds, state=s.value
+                )
+                for s in dict.fromkeys(states)
+            ]
+            rows = merge_scans(scans, w, lambda item: item.id)
         return rows[::-1] if w.reverse else rows
 
     async def claim_work(

@@ -121,14 +121,24 @@ WHERE id = :id AND version = :expected_version;
 -- name: list_work_asc
 SELECT * FROM work_items
 WHERE environment_id = :environment_id AND id < :hi AND id > :lo
-  AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
 ORDER BY environment_id ASC, id ASC LIMIT :limit;
 
 -- name: list_work_desc
 SELECT * FROM work_items
 WHERE environment_id = :environment_id AND id < :hi AND id > :lo
-  AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
 ORDER BY environment_id DESC, id DESC LIMIT :limit;
+
+-- name: list_work_state_asc
+SELECT * FROM work_items INDEXED BY work_by_state
+WHERE environment_id = :environment_id AND state = :state
+  AND id < :hi AND id > :lo
+ORDER BY environment_id ASC, state ASC, id ASC LIMIT :limit;
+
+-- name: list_work_state_desc
+SELECT * FROM work_items INDEXED BY work_by_state
+WHERE environment_id = :environment_id AND state = :state
+  AND id < :hi AND id > :lo
+ORDER BY environment_id DESC, state DESC, id DESC LIMIT :limit;
 
 -- name: claim_work
 UPDATE work_items

@@ -35,7 +35,7 @@ from workyard.store.base import (
 from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
 from workyard.store.sqlite.migrate import migrate
-from workyard.store.window import window
+from workyard.store.window import merge_scans, window
 
 __all__ = ["SqliteStore"]
 
@@ -232,17 +232,16 @@ class SqliteStore:
         self, environment_id: str, states: tuple[WorkState, ...] | None, page: PageRequest
     ) -> list[WorkItem]:
         w = window(page, descending=False)
-        name = "list_work_desc" if w.scan_descending else "list_work_asc"
-        encoded = None if states is None else json.dumps([s.value for s in states])
-        rows = self._all(
-            name,
-            codec.work_from_row,
-            environment_id=environment_id,
-            lo=w.lo,
-            hi=w.hi,
-            limit=w.limit,
-            states=encoded,
-        )
+        suffix = "desc" if w.scan_descending else "asc"
+        bounds = {"environment_id": environment_id, "lo": w.lo, "hi": w.hi, "limit": w.limit}
+        if states is None:
+            rows = self._all(f"list_work_{suffix}", codec.work_from_row, **bounds)
+        else:
+            scans = [
+                self._all(f"list_work_state_{suffix}", codec.work_from_row, **bounds, state=s.value)
+                for s in dict.fromkeys(states)
+            ]
+            rows = merge_scans(scans, w, lambda item: item.id)
         return rows[::-1] if w.reverse else rows
 
     async def claim_work(
