@@ -132,13 +132,13 @@ ORDER BY environment_id DESC, id DESC LIMIT :limit;
 SELECT * FROM work_items
 WHERE environment_id = :environment_id AND state = :state
   AND id < :hi::text AND id > :lo::text
-ORDER BY environment_id ASC, state ASC, id ASC LIMIT :limit;
+ORDER BY id ASC LIMIT :limit;
 
 -- name: list_work_state_desc
 SELECT * FROM work_items
 WHERE environment_id = :environment_id AND state = :state
   AND id < :hi::text AND id > :lo::text
-ORDER BY environment_id DESC, state DESC, id DESC LIMIT :limit;
+ORDER BY id DESC LIMIT :limit;
 
 -- name: claim_work
 UPDATE work_items
