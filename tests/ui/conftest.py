@@ -6,9 +6,8 @@ in CI (``CI=true``), where they fail: CI must never pass without having run them
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,7 @@ import pytest
 from tests.e2e.conftest import ServerProcess, start_server
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.async_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -28,7 +27,7 @@ def _browser_missing() -> str | None:
     if not CHROMIUM.exists():
         return f"{CHROMIUM} does not exist (apt-get install chromium)"
     try:
-        import playwright.sync_api  # noqa: F401
+        import playwright.async_api  # noqa: F401
     except ImportError as exc:
         return f"playwright cannot be imported ({exc}); pip install -e '.[dev]'"
     return None
@@ -44,51 +43,34 @@ def require_browser() -> None:
     pytest.skip(f"browser tests skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
-def _chromium() -> Iterator[tuple[Browser, asyncio.AbstractEventLoop | None]]:
-    """One headless Chromium per pytest(-xdist) worker process, and Playwright's event loop."""
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium for one test, driven from the test's own event loop."""
     require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.async_api import async_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
         )
-        # Between two calls the sync API leaves its own event loop marked as this thread's running
-        # loop, and the asyncio tests this worker runs next would fail ("Cannot run the event loop
-        # while another loop is running"). The mark is cleared while no browser test runs.
-        loop = asyncio._get_running_loop()
-        asyncio._set_running_loop(None)
         try:
-            yield browser, loop
+            yield chromium
         finally:
-            asyncio._set_running_loop(loop)
-            browser.close()
+            await chromium.close()
 
 
 @pytest.fixture
-def browser(_chromium: tuple[Browser, asyncio.AbstractEventLoop | None]) -> Iterator[Browser]:
-    """The worker's Chromium (launched once per worker), usable for the length of one test."""
-    chromium, loop = _chromium
-    asyncio._set_running_loop(loop)
-    try:
-        yield chromium
-    finally:
-        asyncio._set_running_loop(None)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+async def page(browser: Browser) -> AsyncIterator[Page]:
     """A page in a fresh browser context (no cookies); uncaught script errors fail the test."""
-    context = browser.new_context()
+    context = await browser.new_context()
     context.set_default_timeout(10_000)
-    page = context.new_page()
+    page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(f"{error.name}: {error.message}"))
     try:
         yield page
     finally:
-        context.close()
+        await context.close()
     assert not errors, f"uncaught errors in the dashboard's scripts: {errors}"
 
 
