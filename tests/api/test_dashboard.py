@@ -150,3 +150,20 @@ async def test_static_files_are_served_and_nothing_else(browser: httpx.AsyncClie
     missing = await browser.get("/ui/static/routes.py")
     assert missing.status_code == 404
     assert missing.json()["error"]["type"] == "not_found_error"
+
+
+async def test_a_long_session_shows_its_latest_events(
+    browser: httpx.AsyncClient, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    env = await create_environment(client)
+    session = await create_session(client, env["id"])
+    texts = [f"message {n}" for n in range(520)]
+    for start in range(0, len(texts), 100):
+        batch = [{"type": "user.message", "content": t} for t in texts[start : start + 100]]
+        response = await client.post(f"/sessions/{session['id']}/events", json={"events": batch})
+        assert response.status_code == 200, response.text
+    await _login(browser, admin_token)
+    page = (await browser.get(f"/ui/sessions/{session['id']}")).text
+    shown = re.findall(r'<div class="text">(message \d+)</div>', page)
+    assert shown == texts[20:]  # the latest 500, oldest first
+    assert "Showing the latest 500 events" in page

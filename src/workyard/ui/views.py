@@ -107,11 +107,11 @@ async def session_page(svc: Services, principal: Principal, session_id: str) -> 
     work = None
     if session.work_id is not None:
         work = await svc.queue.get(principal, session.environment_id, session.work_id)
-    events = await svc.events.list_events(
-        principal, session_id, EventFilter(), PageRequest(_EVENT_LIMIT), False
+    latest = await svc.events.list_events(
+        principal, session_id, EventFilter(), PageRequest(_EVENT_LIMIT), True
     )
     status = wire.session_status(session.work_state)
-    return SessionPage(session, status, work, events.data, events.has_more)
+    return SessionPage(session, status, work, latest.data[::-1], latest.has_more)
 
 
 def event_text(event: Event) -> str:
