@@ -7,6 +7,7 @@ the API. A request carrying ``X-Workyard-Partial: 1`` gets only the page's conte
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
@@ -89,7 +90,9 @@ async def _principal(request: Request) -> Principal:
     return principal
 
 
-async def _page(request: Request, name: str, load: Any) -> Response:
+async def _page(
+    request: Request, name: str, load: Callable[[Services, Principal], Awaitable[object]]
+) -> Response:
     """Render ``name`` with ``page=await load(services, principal)``, or the right detour."""
     try:
         principal = await _principal(request)
