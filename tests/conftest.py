@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.conftest import ServerProcess, start_server
 from tests.pg import PG_URL, fresh_schema, require_postgres
 from workyard.api import create_app
 from workyard.clock import ManualClock, parse_ts
@@ -134,3 +135,13 @@ def assert_error(
     else:
         assert body["error"].get("param") == param, body
     return body
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real ``workyard serve --manual-clock`` process (SQLite) on a free loopback port."""
+    process = start_server(tmp_path / "data", "--manual-clock")
+    try:
+        yield process
+    finally:
+        process.stop()

@@ -7,12 +7,10 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
@@ -89,13 +87,3 @@ def _wait_ready(url: str) -> None:
             pass
         time.sleep(0.05)  # waiting for a process to bind, not for a timeout under test
     raise RuntimeError("server never became healthy")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A real server with a manual clock on a free loopback port."""
-    proc = start_server(tmp_path / "data", "--manual-clock")
-    try:
-        yield proc
-    finally:
-        proc.stop()

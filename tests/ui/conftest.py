@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerProcess, start_server
+from tests.e2e.conftest import ServerProcess
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
@@ -72,16 +72,6 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     finally:
         await context.close()
     assert not errors, f"uncaught errors in the dashboard's scripts: {errors}"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A real server (SQLite, manual clock) on a free loopback port, as in tests/e2e."""
-    process = start_server(tmp_path / "data", "--manual-clock")
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 class Api:
