@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import ServerProcess
 from tests.worker.harness import (
+    WorkerProcess,
     api,
     process_gone,
     self_hosted,
@@ -18,8 +20,41 @@ from tests.worker.harness import (
     wait_until,
     workers,
 )
+from workyard.client import Client
 
 pytestmark = pytest.mark.e2e
+
+
+# A command that loops until a signal ends it; ``trap`` decides what it does on SIGTERM.
+_LOOP = '{trap}; touch "$OUT/started"; while :; do sleep 0.05; done'
+
+
+@dataclass
+class _Looping:
+    env_id: str
+    session_id: str
+    work_id: str
+    worker: WorkerProcess
+    out: Path
+
+
+def _start_looping(
+    server: ServerProcess, tmp_path: Path, client: Client, started: list[WorkerProcess],
+    name: str, trap: str, *options: str,
+) -> _Looping:  # fmt: skip
+    """A session whose command (``_LOOP``) a ``--once`` worker is running (logs in JSON)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    env = self_hosted(client)
+    session = client.sessions.create(env.id)
+    assert session.work_id is not None
+    worker = start_worker(
+        server, tmp_path, name, sh(_LOOP.format(trap=trap)), "--once", *options,
+        "--log-format", "json", environment_id=env.id, env={"OUT": str(out)},
+    )  # fmt: skip
+    started.append(worker)
+    wait_until(lambda: (out / "started").exists(), "the command to start")
+    return _Looping(env.id, session.id, session.work_id, worker, out)
 
 
 def test_a_command_runs_and_its_exit_code_is_recorded(
@@ -79,41 +114,20 @@ def test_a_command_runs_and_its_exit_code_is_recorded(
 def test_a_stop_request_reaches_the_command_as_sigterm(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    script = (
-        "trap 'echo TERM > \"$OUT/term\"; exit 7' TERM; "
-        'touch "$OUT/started"; while :; do sleep 0.05; done'
-    )
+    trap = "trap 'echo TERM > \"$OUT/term\"; exit 7' TERM"
     with api(server) as client, workers() as started:
-        env = self_hosted(client)
-        session = client.sessions.create(env.id)
-        assert session.work_id is not None
-        worker = start_worker(
-            server,
-            tmp_path,
-            "w-stop",
-            sh(script),
-            "--once",
-            "--ttl",
-            "10",
-            "--log-format",
-            "json",
-            environment_id=env.id,
-            env={"OUT": str(out)},
-        )
-        started.append(worker)
-        wait_until(lambda: (out / "started").exists(), "the command to start")
-        assert client.work.retrieve(env.id, session.work_id).state == "active"
+        run = _start_looping(server, tmp_path, client, started, "w-stop", trap, "--ttl", "10")
+        env_id, work_id, worker = run.env_id, run.work_id, run.worker
+        assert client.work.retrieve(env_id, work_id).state == "active"
 
-        assert client.work.stop(env.id, session.work_id).state == "stopping"
-        stopping = worker.wait_event("stopping", session.work_id)
+        assert client.work.stop(env_id, work_id).state == "stopping"
+        stopping = worker.wait_event("stopping", work_id)
         assert stopping["reason"] == "requested"
         assert stopping["message"] == "stopping (requested)"
         assert worker.wait() == 0, worker.log()
 
-        assert (out / "term").read_text() == "TERM\n"
-        item = client.work.retrieve(env.id, session.work_id)
+        assert (run.out / "term").read_text() == "TERM\n"
+        item = client.work.retrieve(env_id, work_id)
         assert item.state == "stopped"
         assert item.metadata == {"exit_code": "7", "worker_id": "w-stop"}
         (stopped,) = worker.events("stopped")
@@ -232,26 +246,17 @@ def _read(path: Path) -> str | None:
 def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_period(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    script = "trap '' TERM; touch \"$OUT/started\"; while :; do sleep 0.05; done"
     with api(server) as client, workers() as started:
-        env = self_hosted(client)
-        session = client.sessions.create(env.id)
-        assert session.work_id is not None
-        worker = start_worker(
-            server, tmp_path, "w-kill", sh(script),
-            "--once", "--ttl", "10", "--grace", "0", "--log-format", "json",
-            environment_id=env.id, env={"OUT": str(out)},
+        run = _start_looping(
+            server, tmp_path, client, started, "w-kill", "trap '' TERM", "--ttl", "10",
+            "--grace", "0",
         )  # fmt: skip
-        started.append(worker)
-        wait_until(lambda: (out / "started").exists(), "the command to start")
-        client.work.stop(env.id, session.work_id)
-        assert worker.wait() == 0, worker.log()
+        client.work.stop(run.env_id, run.work_id)
+        assert run.worker.wait() == 0, run.worker.log()
 
-        (killed,) = worker.events("killed")
-        assert killed["work_id"] == session.work_id
-        item = client.work.retrieve(env.id, session.work_id)
+        (killed,) = run.worker.events("killed")
+        assert killed["work_id"] == run.work_id
+        item = client.work.retrieve(run.env_id, run.work_id)
         assert item.state == "stopped"
         assert item.metadata == {"exit_code": "137", "worker_id": "w-kill"}  # 128 + SIGKILL
 
@@ -261,38 +266,18 @@ def test_archiving_a_session_reaches_the_command_before_the_next_heartbeat(
 ) -> None:
     # --ttl 600 puts the next heartbeat 200 s away, far past the harness's deadline: only the
     # stop check can bring the archive's stop request to the command in time.
-    out = tmp_path / "out"
-    out.mkdir()
-    script = (
-        "trap 'echo TERM > \"$OUT/term\"; exit 0' TERM; "
-        'touch "$OUT/started"; while :; do sleep 0.05; done'
-    )
+    trap = "trap 'echo TERM > \"$OUT/term\"; exit 0' TERM"
     with api(server) as client, workers() as started:
-        env = self_hosted(client)
-        session = client.sessions.create(env.id)
-        assert session.work_id is not None
-        worker = start_worker(
-            server,
-            tmp_path,
-            "w-archive",
-            sh(script),
-            "--once",
-            "--ttl",
-            "600",
-            "--stop-check",
-            "0.2",
-            "--log-format",
-            "json",
-            environment_id=env.id,
-            env={"OUT": str(out)},
-        )
-        started.append(worker)
-        wait_until(lambda: (out / "started").exists(), "the command to start")
+        run = _start_looping(
+            server, tmp_path, client, started, "w-archive", trap, "--ttl", "600",
+            "--stop-check", "0.2",
+        )  # fmt: skip
+        worker = run.worker
         wait_until(lambda: worker.events("active"), "the first heartbeat")
 
-        assert client.sessions.archive(session.id).status == "running"
-        assert worker.wait_event("stopping", session.work_id)["reason"] == "requested"
+        assert client.sessions.archive(run.session_id).status == "running"
+        assert worker.wait_event("stopping", run.work_id)["reason"] == "requested"
         assert worker.wait() == 0, worker.log()
-        assert (out / "term").read_text() == "TERM\n"
-        assert client.work.retrieve(env.id, session.work_id).state == "stopped"
-        assert client.sessions.retrieve(session.id).status == "idle"
+        assert (run.out / "term").read_text() == "TERM\n"
+        assert client.work.retrieve(run.env_id, run.work_id).state == "stopped"
+        assert client.sessions.retrieve(run.session_id).status == "idle"
