@@ -17,6 +17,7 @@ __all__ = [
     "Instant",
     "ManualClock",
     "SystemClock",
+    "format_age",
     "format_ts",
     "parse_ts",
 ]
@@ -78,6 +79,18 @@ class ManualClock:
         for callback in list(self._callbacks):
             callback()
         return self._now
+
+
+def format_age(instant: Instant | None, now: Instant) -> str:
+    """How long ago ``instant`` was, for people: ``42s``, ``3m12s``, ``2h05m`` (``""`` for none)."""
+    if instant is None:
+        return ""
+    seconds = max(0, (now - instant) // _US)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 
 
 def format_ts(instant: Instant) -> str:

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workyard import ids
-from workyard.clock import ManualClock, format_ts, parse_ts
+from workyard.clock import ManualClock, format_age, format_ts, parse_ts
 from workyard.ids import PREFIXES, IdGenerator, is_id, new_id
 
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
@@ -163,3 +163,18 @@ def test_manual_clock_moves_only_when_advanced() -> None:
 def test_parse_rejects_out_of_range_offsets(offset: str) -> None:
     with pytest.raises(ValueError, match="RFC 3339"):
         parse_ts(f"2026-07-01T08:16:06{offset}")
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "text"),
+    [(0, "0s"), (59.9, "59s"), (60, "1m00s"), (192, "3m12s"), (3599, "59m59s"), (7500, "2h05m")],
+)
+def test_format_age_reads_like_a_duration(seconds_ago: float, text: str) -> None:
+    now = parse_ts("2026-11-30T09:00:00.000000Z")
+    assert format_age(now - int(seconds_ago * 1_000_000), now) == text
+
+
+def test_format_age_of_nothing_or_the_future() -> None:
+    now = parse_ts("2026-11-30T09:00:00.000000Z")
+    assert format_age(None, now) == ""
+    assert format_age(now + 5_000_000, now) == "0s"  # a clock a little ahead is not negative

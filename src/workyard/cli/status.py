@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -23,7 +22,7 @@ from workyard.cli.common import (
     print_json,
 )
 from workyard.client import Client, Environment, QueueStats
-from workyard.clock import parse_ts
+from workyard.clock import Instant, SystemClock, format_age, parse_ts
 
 __all__ = ["QueueRow", "collect", "render", "status"]
 
@@ -66,19 +65,11 @@ def collect(client: Client, include_archived: bool = False) -> list[QueueRow]:
     return rows
 
 
-def _age(timestamp: str | None, now: datetime) -> str:
-    """``2026-…Z`` → ``3m12s`` ago (``""`` for none)."""
-    if timestamp is None:
-        return ""
-    seconds = max(0, int(now.timestamp() - parse_ts(timestamp) / 1_000_000))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+def _instant(timestamp: str | None) -> Instant | None:
+    return None if timestamp is None else parse_ts(timestamp)
 
 
-def render(rows: list[QueueRow], now: datetime) -> Table:
+def render(rows: list[QueueRow], now: Instant) -> Table:
     """The status table (one row per environment)."""
     table = Table(header_style="bold", box=None, pad_edge=False)
     # The name above the id in one column, so that the table fits 80 columns.
@@ -94,7 +85,7 @@ def render(rows: list[QueueRow], now: datetime) -> Table:
             str(row.stats.depth),
             str(row.stats.pending),
             running,
-            _age(row.stats.oldest_queued_at, now),
+            format_age(_instant(row.stats.oldest_queued_at), now),
             str(row.stats.workers_polling),
         )
     if not rows:
@@ -106,7 +97,7 @@ def _watch(fetch: Callable[[], list[QueueRow]], every: float) -> None:
     console = Console()
     with Live(console=console, auto_refresh=False) as live:
         while True:
-            live.update(render(fetch(), datetime.now(UTC)), refresh=True)
+            live.update(render(fetch(), SystemClock().now()), refresh=True)
             time.sleep(every)  # the refresh interval the user asked for
 
 
@@ -142,4 +133,4 @@ def status(
     if as_json:
         print_json([row.to_json() for row in rows])
     else:
-        Console().print(render(rows, datetime.now(UTC)))
+        Console().print(render(rows, SystemClock().now()))

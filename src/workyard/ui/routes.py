@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from workyard.api import wire
 from workyard.api.inputs import path_id
+from workyard.clock import format_age
 from workyard.domain.models import Session, TokenKind
 from workyard.errors import AuthenticationError, NotFoundError, WorkyardError
 from workyard.service.auth import Principal
@@ -61,7 +62,7 @@ def _render(request: Request, name: str, code: int = 200, **values: Any) -> Resp
     now = svc.clock.now()
     context = {
         "logged_in": name != "login.html",
-        "ago": lambda instant: views.ago(instant, now),
+        "ago": lambda instant: format_age(instant, now),
         "timestamp": views.timestamp,
         "event_text": views.event_text,
         "status_of": lambda s: wire.session_status(s.work_state) if isinstance(s, Session) else "",

@@ -20,7 +20,6 @@ __all__ = [
     "EnvironmentPage",
     "QueueRow",
     "SessionPage",
-    "ago",
     "environment_page",
     "event_text",
     "overview",
@@ -130,18 +129,6 @@ def event_text(event: Event) -> str:
     if event.type == "agent.tool_use":
         return f"{fields.get('name', '')} {json.dumps(fields.get('input'), ensure_ascii=False)}"
     return json.dumps(fields, ensure_ascii=False) if fields else ""
-
-
-def ago(instant: Instant | None, now: Instant) -> str:
-    """``3m12s`` for an instant that far in the past (``""`` for none)."""
-    if instant is None:
-        return ""
-    seconds = max(0, (now - instant) // 1_000_000)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 
 
 def timestamp(instant: Instant | None) -> str:
