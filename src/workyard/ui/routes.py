@@ -103,7 +103,7 @@ async def _page(
     except WorkyardError as error:
         message = error.message
         return _render(request, "error.html", error.status, status=error.status, message=message)
-    return _render(request, name, page=page, rows=page)
+    return _render(request, name, page=page)
 
 
 @router.get("")
