@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from workyard.domain.models import Event
+from workyard.linesafe import line_safe_json
 from workyard.service.notifier import Notifier
 
 __all__ = ["EventStreamResponse", "format_event"]
@@ -29,7 +30,8 @@ Fetch = Callable[[str | None, int], Awaitable[list[Event] | None]]
 
 
 def format_event(event: Event, body: dict[str, Any]) -> bytes:
-    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    """One SSE frame; its ``data`` holds no character a line splitter breaks on (linesafe)."""
+    data = line_safe_json(body)
     return f"id: {event.id}\nevent: {event.type}\ndata: {data}\n\n".encode()
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from workyard.client import Event
+from workyard.linesafe import line_safe_json
 
 __all__ = ["ANSWER_TYPES", "Conversation", "Printer", "console", "render_event"]
 
@@ -66,7 +67,7 @@ class Printer:
 
     def show(self, event: Event) -> None:
         if self.as_json:
-            sys.stdout.write(json.dumps(event.raw, ensure_ascii=False) + "\n")
+            sys.stdout.write(line_safe_json(event.raw, separators=(", ", ": ")) + "\n")
             sys.stdout.flush()
         else:
             self.console.print(render_event(event), soft_wrap=True)

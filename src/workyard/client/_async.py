@@ -22,7 +22,7 @@ from workyard.client._base import (
     stream_status,
 )
 from workyard.client._models import Page
-from workyard.client._sse import TERMINAL_EVENTS, StreamCursor
+from workyard.client._sse import TERMINAL_EVENTS, StreamCursor, asse_lines
 from workyard.errors import APIConnectionError
 
 __all__ = [
@@ -267,7 +267,7 @@ class AsyncClient:
                 )
                 return
             parser = cursor.connect()
-            async for line in response.aiter_lines():
+            async for line in asse_lines(response.aiter_bytes()):
                 frame = parser.feed(line)
                 if frame is None:
                     continue

@@ -3,8 +3,11 @@
 :class:`SSEParser` follows the WHATWG ``text/event-stream`` rules: ``field: value`` lines, a
 leading space of the value dropped, ``data`` lines joined with ``\\n``, comments (``: keep-alive``)
 ignored, an event dispatched at each blank line (when it has data), ``id`` kept from one event to
-the next, ``retry`` (milliseconds) remembered. Lines are given without their terminator
-(``httpx``'s ``iter_lines`` splits on CRLF, LF and CR alike).
+the next, ``retry`` (milliseconds) remembered. Lines are given without their terminator.
+
+:class:`SSELineDecoder` cuts the stream's bytes into those lines exactly as the standard says: at
+CRLF, LF or CR, and nowhere else. (``httpx``'s ``iter_lines`` uses ``str.splitlines``, which also
+splits at U+0085, U+2028, U+2029 and a few control characters — inside a JSON ``data`` line.)
 
 :class:`StreamCursor` decides what the sync and async clients do between connections: which
 ``Last-Event-ID`` to send (the id of the last *complete* event, never one from a half-received
@@ -14,21 +17,27 @@ with jitter, reset after a connection that delivered an event).
 
 from __future__ import annotations
 
+import codecs
 import random
-from collections.abc import Callable
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 __all__ = [
     "TERMINAL_EVENTS",
     "ReconnectPolicy",
+    "SSELineDecoder",
     "SSEParser",
     "ServerSentEvent",
     "StreamCursor",
+    "asse_lines",
     "is_retryable_status",
+    "sse_lines",
     "stream_headers",
 ]
 
 _BOM = "\ufeff"
+_EOL = re.compile(r"\r\n|\r|\n")
 TERMINAL_EVENTS = frozenset({"session.deleted", "session.status_terminated"})
 
 
@@ -41,6 +50,56 @@ class ServerSentEvent:
     event: str = "message"
     id: str | None = None
     retry: int | None = None
+
+
+class SSELineDecoder:
+    """UTF-8 bytes in, complete lines out; lines end at CRLF, LF or CR only.
+
+    A CR at the end of a chunk ends its line at once; an LF at the start of the next chunk is then
+    the second half of that CRLF, not an empty line.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._tail = ""
+        self._after_cr = False
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """The lines that ``chunk`` completes."""
+        text = self._decoder.decode(chunk)
+        if self._after_cr and text:
+            text = text.removeprefix("\n")
+            self._after_cr = False
+        if not text:
+            return []
+        parts = _EOL.split(self._tail + text)
+        self._tail = parts.pop()
+        self._after_cr = text.endswith("\r")
+        return parts
+
+    def flush(self) -> list[str]:
+        """The unterminated last line, at the end of the stream (if there is one)."""
+        text = self._tail + self._decoder.decode(b"", final=True)
+        self._tail = ""
+        return [text] if text else []
+
+
+def sse_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a stream's byte chunks (:class:`SSELineDecoder`)."""
+    decoder = SSELineDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.flush()
+
+
+async def asse_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
+    """The lines of a stream's byte chunks, asynchronously (:class:`SSELineDecoder`)."""
+    decoder = SSELineDecoder()
+    async for chunk in chunks:
+        for line in decoder.feed(chunk):
+            yield line
+    for line in decoder.flush():
+        yield line
 
 
 @dataclass

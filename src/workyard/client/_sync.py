@@ -22,7 +22,7 @@ from workyard.client._base import (
     stream_status,
 )
 from workyard.client._models import Page
-from workyard.client._sse import TERMINAL_EVENTS, StreamCursor
+from workyard.client._sse import TERMINAL_EVENTS, StreamCursor, sse_lines
 from workyard.errors import APIConnectionError
 
 __all__ = ["Client", "Environments", "SessionEvents", "Sessions", "Work"]
@@ -250,7 +250,7 @@ class Client:
                     response.status_code, response.headers, response.content, first=first
                 )
             parser = cursor.connect()
-            for line in response.iter_lines():
+            for line in sse_lines(response.iter_bytes()):
                 frame = parser.feed(line)
                 if frame is None:
                     continue

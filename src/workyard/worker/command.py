@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
 from workyard.client._base import API_PREFIX
+from workyard.linesafe import line_safe_json
 from workyard.worker.context import WorkContext
 from workyard.worker.events import (
     STDERR_TAIL,
@@ -232,7 +232,7 @@ async def _reap(proc: asyncio.subprocess.Process) -> None:
 
 async def _feed(stdin: asyncio.StreamWriter, ctx: WorkContext) -> None:
     """Write the session's JSON to the program's stdin, then close it."""
-    data = json.dumps(ctx.session.raw, ensure_ascii=False).encode() + b"\n"
+    data = line_safe_json(ctx.session.raw, separators=(", ", ": ")).encode() + b"\n"
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         stdin.write(data)
         await stdin.drain()

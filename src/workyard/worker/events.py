@@ -24,6 +24,7 @@ from typing import Any
 
 from workyard.client import INPUT_EVENT_TYPES, WORKER_EVENT_TYPES, Event, text_blocks
 from workyard.errors import InvalidRequestError, WorkyardError
+from workyard.linesafe import line_safe_json
 from workyard.worker.backoff import Backoff
 from workyard.worker.context import WorkContext
 from workyard.worker.item import TRANSIENT_ERRORS
@@ -251,7 +252,7 @@ class InputFeed:
         self._ctx.log.events_reconnecting(self._ctx.work_id, reason, delay)
 
     def _line(self, value: dict[str, Any]) -> bytes:
-        return json.dumps(value, ensure_ascii=False).encode() + b"\n"
+        return line_safe_json(value, separators=(", ", ": ")).encode() + b"\n"
 
     async def _write(self, value: dict[str, Any]) -> None:
         if self._open:
