@@ -35,7 +35,12 @@ from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_change
 from workyard.store.postgres.migrate import migrate
 from workyard.store.postgres.queries import Q
 from workyard.store.postgres.snapshot import read_snapshot
-from workyard.store.postgres.writes import apply_write, one_statement, sessions_with_events
+from workyard.store.postgres.writes import (
+    WrittenWork,
+    apply_write,
+    one_statement,
+    sessions_with_events,
+)
 from workyard.store.routing import EXPORT
 from workyard.store.window import merge_scans, window
 
@@ -78,6 +83,7 @@ class PostgresStore:
         self.schema = schema
         self.origin = origin or secrets.token_hex(8)
         self._pool: asyncpg.Pool | None = None
+        self._written = WrittenWork()
         self._follower: Follower | None = None
         self.channel = (
             CHANNEL_PREFIX + "public"
@@ -175,7 +181,10 @@ class PostgresStore:
             if single is not None:
                 q, params = single
                 async with self._conn() as conn:
-                    return bool(await conn.fetch(q.sql, *q.args(params)))
+                    applied = bool(await conn.fetch(q.sql, *q.args(params)))
+                if applied:
+                    self._written.remember(writes)
+                return applied
             if not changes and len(writes) == 1:  # one statement: an implicit transaction
                 async with self._conn() as conn:
                     return await apply_write(conn, writes[0])
@@ -187,6 +196,7 @@ class PostgresStore:
                 await self._notify(conn, changes, sessions)
         except _Rollback:
             return False
+        self._written.remember(writes)
         return True
 
     async def _notify(
@@ -295,6 +305,9 @@ class PostgresStore:
     async def get_work(self, work_id: str) -> WorkItem | None:
         return await self._one("get_work", codec.work_from_row, id=work_id)
 
+    def cached_work(self, work_id: str) -> WorkItem | None:
+        return self._written.get(work_id)
+
     async def list_work(
         self, environment_id: str, states: tuple[WorkState, ...] | None, page: PageRequest
     ) -> list[WorkItem]:
@@ -323,7 +336,11 @@ class PostgresStore:
         params |= {"now": now, "channel": self.channel, "origin": self.origin}
         async with self._conn() as conn:
             row = await conn.fetchrow(q.sql, *q.args(params))
-        return None if row is None else codec.work_from_row(row)
+        if row is None:
+            return None
+        item = codec.work_from_row(row)
+        self._written.put(item)
+        return item
 
     async def due_work(self, now: Instant, limit: int) -> list[WorkItem]:
         return await self._all("due_work", codec.work_from_row, now=now, limit=limit)

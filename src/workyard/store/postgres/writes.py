@@ -15,7 +15,30 @@ from workyard.store.postgres.feed import encode_changes
 from workyard.store.postgres.queries import Q
 from workyard.store.routing import DELETE, INSERT, PARAMS, REPLACE
 
-__all__ = ["apply_write", "one_statement", "sessions_with_events"]
+__all__ = ["WrittenWork", "apply_write", "one_statement", "sessions_with_events"]
+
+
+class WrittenWork:
+    """The work items this replica last wrote or claimed, as the database stored them: hints for
+    ``Store.cached_work`` (other replicas may have changed them since)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._items: dict[str, WorkItem] = {}
+
+    def get(self, work_id: str) -> WorkItem | None:
+        return self._items.get(work_id)
+
+    def put(self, item: WorkItem) -> None:
+        self._items.pop(item.id, None)
+        self._items[item.id] = item
+        if len(self._items) > self._limit:
+            del self._items[next(iter(self._items))]
+
+    def remember(self, writes: Sequence[Write]) -> None:
+        for write in writes:
+            if isinstance(write, Insert | Replace) and isinstance(write.record, WorkItem):
+                self.put(codec.work_from_row(codec.work_params(write.record)))  # as stored
 
 
 def one_statement(

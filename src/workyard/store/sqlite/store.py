@@ -282,6 +282,9 @@ class SqliteStore:
                 cache.put([item])
         return item
 
+    def cached_work(self, work_id: str) -> WorkItem | None:
+        return None  # get_work itself answers from the (exact) cache
+
     async def list_work(
         self, environment_id: str, states: tuple[WorkState, ...] | None, page: PageRequest
     ) -> list[WorkItem]:
