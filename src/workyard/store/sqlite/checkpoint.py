@@ -2,8 +2,11 @@
 
 The store's connection runs with ``wal_autocheckpoint=0``, so no commit ever copies the WAL back
 into the database file on the event loop. This thread does it instead: a ``PASSIVE`` checkpoint
-every ``interval`` seconds (it never waits for, or blocks, the writer), and a ``TRUNCATE`` only when
-the WAL file has grown past ``truncate_bytes`` (after a burst, or while a long reader pinned it).
+(it never waits for, or blocks, the writer) once ``batch`` rows have changed — a few hundred
+commits, about what SQLite's default of 1000 WAL pages holds — or a second after the last unsaved
+change; and a
+``TRUNCATE`` only when the WAL file has grown past ``truncate_bytes`` (after a burst, or while a
+long reader pinned it).
 Checkpoints move committed pages; they never decide durability, so ``kill -9`` loses nothing a
 commit acknowledged.
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["Checkpointer"]
@@ -22,11 +27,17 @@ log = logging.getLogger("workyard.store.sqlite")
 
 class Checkpointer:
     def __init__(
-        self, path: Path, *, interval: float = 0.25, truncate_bytes: int = 64 * 1024 * 1024
+        self,
+        path: Path,
+        commits: Callable[[], int] = lambda: 0,
+        *,
+        batch: int = 250,
+        truncate_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self._path = path
         self._wal = Path(str(path) + "-wal")
-        self._interval = interval
+        self._commits = commits  # rows the store's connection has changed (read without locking)
+        self._batch = batch
         self._truncate_bytes = truncate_bytes
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -45,10 +56,14 @@ class Checkpointer:
 
     def _run(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None)
+        done, since = self._commits(), time.monotonic()
         try:
             conn.execute("PRAGMA busy_timeout=1000")
-            while not self._stop.wait(self._interval):
-                self.run_once(conn)
+            while not self._stop.wait(0.05):
+                now, commits = time.monotonic(), self._commits()
+                if commits - done >= self._batch or (commits != done and now - since >= 1.0):
+                    self.run_once(conn)
+                    done, since = commits, now
         finally:
             conn.close()
 

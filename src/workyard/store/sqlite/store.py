@@ -98,7 +98,7 @@ class SqliteStore:
         migrate(conn)
         self._conn = _Guarded(conn)
         self._cache = WorkCache(conn)
-        self._checkpointer = Checkpointer(self.path)
+        self._checkpointer = Checkpointer(self.path, lambda: conn.total_changes)
         self._checkpointer.start()
 
     async def close(self) -> None:
