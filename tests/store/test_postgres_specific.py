@@ -150,7 +150,8 @@ async def test_hot_queries_use_the_partial_indexes(pg_store: PostgresStore, pg_s
         await conn.execute("ANALYZE work_items")
         cases: list[tuple[str, dict[str, Any], str]] = [
             ("claim_work", {"environment_id": envs[1].id, "cutoff": now - 5 * SECOND,
-                            "worker_id": "w", "now": now}, "work_queued"),
+                            "worker_id": "w", "now": now, "channel": pg_store.channel,
+                            "origin": "o"}, "work_queued"),
             ("due_work", {"now": now + 100 * SECOND, "limit": 100}, "work_leases"),
             ("oldest_queued_created_at", {"environment_id": envs[2].id}, "work_queued"),
             ("list_work_state_asc", {"environment_id": envs[1].id, "state": "active",

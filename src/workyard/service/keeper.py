@@ -3,8 +3,12 @@
 Single node (SQLite): every change is applied right after its commit, and the index is exact.
 Replicated (PostgreSQL): every replica applies every change, its own included, from the
 database's change feed, in commit order, so all replicas hold the same index. Until a replica's own
-change comes back through the feed, polls of that environment ask the database (read-your-writes);
-while the feed is down, every poll asks the database. Correctness never depends on a notification.
+change that could make an item deliverable (``_may_ready``: a new or requeued item, an earlier
+delivery) comes back through the feed, polls of that environment ask the database
+(read-your-writes). Own changes that only make items less deliverable (claims, acks, heartbeats,
+stops, metadata) leave the index erring on the side of "ask the database", so they need no such
+wait. While the feed is down, every poll asks the database. Correctness never depends on a
+notification: a missed wake-up costs at most a poll's ``block_ms``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from workyard.clock import Instant
 from workyard.domain.models import WorkState
 from workyard.service.notifier import Notifier
 from workyard.service.readiness import ReadinessIndex
-from workyard.store.base import ReadinessSnapshot, WorkChange
+from workyard.store.base import ItemSummary, ReadinessSnapshot, WorkChange
 
 __all__ = ["IndexKeeper"]
 
@@ -36,7 +40,8 @@ class IndexKeeper:
         self.ready = not replicated
         self._notifier = notifier
         self._wake_sweeper = wake_sweeper
-        self._unechoed: Counter[str] = Counter()
+        self._unechoed: Counter[str] = Counter()  # own changes not yet back from the feed
+        self._unready: Counter[str] = Counter()  # ... of those, the ones that may ready an item
         self._echoed = asyncio.Event()
         self.on_events: Callable[[Sequence[str]], None] = lambda _: None
         self.on_reset: Callable[[], None] = lambda: None
@@ -45,6 +50,7 @@ class IndexKeeper:
     def before_commit(self, changes: Sequence[WorkChange]) -> None:
         if self.replicated:
             self._unechoed.update(c.environment_id for c in changes)
+            self._unready.update(c.environment_id for c in changes if _may_ready(c))
 
     def after_commit(self, changes: Sequence[WorkChange], committed: bool) -> None:
         if not self.replicated:
@@ -52,12 +58,17 @@ class IndexKeeper:
                 self._apply_all(changes)
             return
         if not committed:
-            self._unechoed.subtract(c.environment_id for c in changes)
+            self._forget_own(changes)
+
+    def _forget_own(self, changes: Sequence[WorkChange]) -> None:
+        self._unechoed.subtract(c.environment_id for c in changes)
+        self._unready.subtract(c.environment_id for c in changes if _may_ready(c))
 
     # the change feed (replicated stores) -------------------------------------------------------
     def reset(self, snapshot: ReadinessSnapshot) -> None:
         self.index.load(snapshot)
         self._unechoed.clear()
+        self._unready.clear()
         self.ready = True
         self._wake_sweeper()
         self._notifier.notify_all()
@@ -65,7 +76,7 @@ class IndexKeeper:
 
     def changes(self, changes: Sequence[WorkChange], own: bool) -> None:
         if own:
-            self._unechoed.subtract(c.environment_id for c in changes)
+            self._forget_own(changes)
             self._echoed.set()
             self._echoed = asyncio.Event()
         self._apply_all(changes)
@@ -109,6 +120,29 @@ class IndexKeeper:
         return self._unechoed[environment_id] > 0
 
     def may_deliver(self, environment_id: str, now: Instant, reclaim_ms: int) -> bool:
-        if not self.ready or self._unechoed[environment_id] > 0:
+        if not self.ready or self._unready[environment_id] > 0:
             return True
         return self.index.may_deliver(environment_id, now, reclaim_ms)
+
+
+def _may_ready(change: WorkChange) -> bool:
+    """Whether a change could make its item deliverable sooner than its old summary says: it enters
+    the queue (new, or requeued by an expired lease), or its delivery moves earlier or is undone.
+
+    Every other change only delays deliverability (a claim, ack, heartbeat, stop, metadata update),
+    or sets a lease deadline in the future, which the echo reaches long before it passes; an index
+    that has not seen such a change yet overestimates what is deliverable, so a poll asks the
+    database and finds the truth.
+    """
+    after, before = change.after, change.before
+    if after is None or after.state is not WorkState.QUEUED:
+        return False
+    if before is None or before.state is not WorkState.QUEUED:
+        return True
+    return _earlier(after, before)
+
+
+def _earlier(after: ItemSummary, before: ItemSummary) -> bool:
+    if after.delivered_at is None:
+        return before.delivered_at is not None
+    return before.delivered_at is not None and after.delivered_at < before.delivered_at

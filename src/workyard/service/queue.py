@@ -12,7 +12,7 @@ from workyard.clock import Clock, Instant
 from workyard.domain import work as wm
 from workyard.domain.models import Environment, WorkItem, WorkState
 from workyard.domain.pagination import Page, PageRequest, make_page
-from workyard.errors import InvalidRequestError, NotFoundError, OverloadedError
+from workyard.errors import InvalidRequestError, NotFoundError, OverloadedError, WorkyardError
 from workyard.service.auth import Principal
 from workyard.service.keeper import IndexKeeper
 from workyard.service.notifier import Notifier
@@ -181,14 +181,31 @@ class WorkQueue:
         work_id: str,
         operation: Callable[[WorkItem, Instant], WorkItem],
     ) -> WorkItem:
-        """Load, apply a pure operation, compare-and-set; retry on a concurrent change."""
+        """Load, apply a pure operation, compare-and-set; retry on a concurrent change.
+
+        The first attempt may start from the store's hint of this server's own last write (no read):
+        only a successful compare-and-set is trusted from it; an error or a no-op is re-checked
+        against a fresh read.
+        """
         await self._authorized_env(principal, environment_id)
+        hint = self.store.cached_work(work_id)
         for _ in range(_CAS_ATTEMPTS):
-            stored = await self.load(environment_id, work_id)
+            if hint is not None and hint.environment_id == environment_id:
+                await self.expire_due()
+                stored, speculative, hint = hint, True, None
+            else:
+                stored, speculative = await self.load(environment_id, work_id), False
             now = self.clock.now()
             current = wm.expire(stored, now)
-            new = operation(current, now)
+            try:
+                new = operation(current, now)
+            except WorkyardError:
+                if speculative:
+                    continue
+                raise
             if new == stored:
+                if speculative:
+                    continue
                 return stored
             new = replace(new, version=stored.version + 1)
             if await self.commit([Replace(new, stored.version)], [(stored, new)]):

@@ -203,6 +203,15 @@ class Store(Protocol):
 
     # work
     async def get_work(self, work_id: str) -> WorkItem | None: ...
+    def cached_work(self, work_id: str) -> WorkItem | None:
+        """A hint, never an answer: the item as this server last wrote or claimed it, or ``None``.
+
+        On a replicated store it may be stale. A caller may compute a write from it only if the
+        write is a compare-and-set on its version (a success proves the hint was current) and it
+        falls back to ``get_work`` for anything it would answer without writing.
+        """
+        ...
+
     async def list_work(
         self, environment_id: str, states: tuple[WorkState, ...] | None, page: PageRequest
     ) -> list[WorkItem]: ...

@@ -20,6 +20,7 @@ import asyncpg
 
 from workyard.domain.models import WorkState
 from workyard.store.base import ChangeFeed, ItemSummary, WorkChange
+from workyard.store.postgres.queries import Q
 from workyard.store.postgres.snapshot import TxSnapshot, read_snapshot
 
 if TYPE_CHECKING:
@@ -99,8 +100,6 @@ class Follower:
 
         try:
             await conn.add_listener(self._store.channel, on_notify)
-            from workyard.store.postgres.store import Q
-
             data = await read_snapshot(conn, Q)
             assert data.token is not None
             snapshot = TxSnapshot.parse(data.token)

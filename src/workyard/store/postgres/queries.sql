@@ -141,16 +141,25 @@ WHERE environment_id = :environment_id AND state = :state
 ORDER BY id DESC LIMIT :limit;
 
 -- name: claim_work
-UPDATE work_items
-SET delivered_at = :now, delivered_to = :worker_id, version = version + 1
-WHERE id = (
-    SELECT id FROM work_items
-    WHERE environment_id = :environment_id AND state = 'queued'
-      AND (delivered_at IS NULL OR delivered_at <= :cutoff)
-    ORDER BY environment_id, id LIMIT 1
-    FOR UPDATE SKIP LOCKED
+-- One round trip: the claim and its change notification (the same payload as ``notify``).
+WITH c AS (
+    UPDATE work_items
+    SET delivered_at = :now, delivered_to = :worker_id, version = version + 1
+    WHERE id = (
+        SELECT id FROM work_items
+        WHERE environment_id = :environment_id AND state = 'queued'
+          AND (delivered_at IS NULL OR delivered_at <= :cutoff)
+        ORDER BY environment_id, id LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING *
 )
-RETURNING *;
+SELECT c.*, pg_notify(:channel, json_build_object('o', :origin::text, 'x', txid_current(),
+    'c', json_build_array(json_build_array(c.id, c.environment_id,
+        json_build_array(c.state, NULL, NULL),
+        json_build_array(c.state, c.delivered_at, c.lease_expires_at))),
+    's', '[]'::json)::text) AS notified
+FROM c;
 
 -- name: due_work
 SELECT * FROM work_items
@@ -186,6 +195,38 @@ DELETE FROM worker_polls WHERE last_poll_at <= :before;
 
 -- name: notify
 SELECT pg_notify(:channel, json_build_object('o', :origin::text, 'x', txid_current(), 'c', :changes::json, 's', :sessions::json)::text);
+
+-- name: replace_work_notify
+-- One round trip for the common write: the compare-and-set and its notification (if it applied).
+WITH w AS (
+    UPDATE work_items
+    SET state = :state, acknowledged_at = :acknowledged_at, started_at = :started_at,
+        latest_heartbeat_at = :latest_heartbeat_at, stop_requested_at = :stop_requested_at,
+        stopped_at = :stopped_at, metadata = :metadata, delivered_at = :delivered_at,
+        delivered_to = :delivered_to, holder = :holder, lease_expires_at = :lease_expires_at,
+        version = :version
+    WHERE id = :id AND version = :expected_version
+    RETURNING 1
+)
+SELECT pg_notify(:channel, json_build_object('o', :origin::text, 'x', txid_current(), 'c', :changes::json, 's', '[]'::json)::text)
+FROM w;
+
+-- name: insert_session_work_notify
+-- One round trip for a new session: both rows and the work item's notification.
+WITH s AS (
+    INSERT INTO sessions (id, environment_id, agent, title, metadata, work_id, archived_at, created_at, updated_at, deleted_at, version, last_event_id)
+    VALUES (:s_id, :s_environment_id, :s_agent, :s_title, :s_metadata, :s_work_id, :s_archived_at, :s_created_at, :s_updated_at, :s_deleted_at, :s_version, :s_last_event_id)
+), w AS (
+    INSERT INTO work_items (id, environment_id, session_id, state, created_at, acknowledged_at, started_at,
+        latest_heartbeat_at, stop_requested_at, stopped_at, metadata, delivered_at, delivered_to, holder,
+        lease_expires_at, version)
+    VALUES (:id, :environment_id, :session_id, :state, :created_at, :acknowledged_at, :started_at,
+        :latest_heartbeat_at, :stop_requested_at, :stopped_at, :metadata, :delivered_at, :delivered_to,
+        :holder, :lease_expires_at, :version)
+    RETURNING 1
+)
+SELECT pg_notify(:channel, json_build_object('o', :origin::text, 'x', txid_current(), 'c', :changes::json, 's', '[]'::json)::text)
+FROM w;
 
 -- name: current_snapshot
 SELECT pg_current_snapshot()::text;

@@ -1,7 +1,9 @@
 """The PostgreSQL store (asyncpg): many stateless replicas share one database.
 
 Claims use ``FOR UPDATE SKIP LOCKED``; every work change is published with ``NOTIFY`` in its own
-transaction, so replicas keep their readiness indexes exact (see ``feed.py``).
+transaction, so replicas keep their readiness indexes exact (see ``feed.py``). The hot writes — a
+claim, a work item's compare-and-set, a new session — are one statement each (the write and its
+``pg_notify`` in one CTE, an implicit transaction): one round trip.
 """
 
 from __future__ import annotations
@@ -20,11 +22,8 @@ from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import (
     ChangeFeed,
-    Delete,
     EnvironmentFilter,
     EventFilter,
-    Insert,
-    PurgeEvents,
     ReadinessSnapshot,
     Record,
     SessionFilter,
@@ -32,19 +31,21 @@ from workyard.store.base import (
     WorkChange,
     Write,
 )
-from workyard.store.named import Compiled, compile_named
 from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_changes
 from workyard.store.postgres.migrate import migrate
+from workyard.store.postgres.queries import Q
 from workyard.store.postgres.snapshot import read_snapshot
-from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
-from workyard.store.sql import load_queries
+from workyard.store.postgres.writes import (
+    WrittenWork,
+    apply_write,
+    one_statement,
+    sessions_with_events,
+)
+from workyard.store.routing import EXPORT
 from workyard.store.window import merge_scans, window
 
-__all__ = ["PostgresStore"]
+__all__ = ["PostgresStore", "Q"]
 
-Q: dict[str, Compiled] = {
-    name: compile_named(sql) for name, sql in load_queries("workyard.store.postgres").items()
-}
 T = TypeVar("T")
 _UNAVAILABLE = (
     OSError,
@@ -58,8 +59,15 @@ _UNAVAILABLE = (
 _NOTIFY_CHUNK = 20  # changes per NOTIFY payload (PostgreSQL caps payloads at 8000 bytes)
 # The claim and expiry scans must walk their partial indexes in order. Right after a bulk load the
 # planner's statistics can make a bitmap scan plus a sort look cheaper: 150 ms instead of 1 ms on a
-# 200 k-row queue. These settings last for the transaction only.
-_INDEX_ONLY_PLANS = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
+# 200 k-row queue. Every statement of ours reads rows in the order of an index it names in
+# schema.sql, so the store's connections penalize bitmap scans and sorts for the whole session
+# (a per-transaction ``SET LOCAL`` would cost a transaction and a round trip per claim).
+_INDEX_ORDER_PLANS = {"enable_bitmapscan": "off", "enable_sort": "off"}
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Pool ``reset``: our sessions hold no state to clear (no LISTEN, cursors, advisory locks or
+    session ``SET``s; transactions are always closed), so skip asyncpg's reset round trip."""
 
 
 class PostgresStore:
@@ -75,6 +83,7 @@ class PostgresStore:
         self.schema = schema
         self.origin = origin or secrets.token_hex(8)
         self._pool: asyncpg.Pool | None = None
+        self._written = WrittenWork()
         self._follower: Follower | None = None
         self.channel = (
             CHANNEL_PREFIX + "public"
@@ -85,7 +94,7 @@ class PostgresStore:
         return "workyard" if self.schema is None else f"workyard:{self.schema}"
 
     def _server_settings(self, purpose: str = "") -> dict[str, str]:
-        settings = {"plan_cache_mode": "force_custom_plan"}
+        settings = {"plan_cache_mode": "force_custom_plan", **_INDEX_ORDER_PLANS}
         if "application_name=" not in self.url:  # a name in the URL wins
             settings["application_name"] = self.application_name + purpose
         if self.schema:
@@ -117,6 +126,7 @@ class PostgresStore:
                 max_size=self.pool_size,
                 server_settings=self._server_settings(),
                 statement_cache_size=256,  # plans stay custom: see plan_cache_mode
+                reset=_keep_session,
             )
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"cannot connect to PostgreSQL: {exc}") from exc
@@ -164,14 +174,29 @@ class PostgresStore:
 
     # writes ----------------------------------------------------------------------------------
     async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
+        sessions = sessions_with_events(writes)
+        if not sessions and len(changes) <= _NOTIFY_CHUNK:
+            feed = {"channel": self.channel, "origin": self.origin}
+            single = one_statement(writes, changes, feed)
+            if single is not None:
+                q, params = single
+                async with self._conn() as conn:
+                    applied = bool(await conn.fetch(q.sql, *q.args(params)))
+                if applied:
+                    self._written.remember(writes)
+                return applied
+            if not changes and len(writes) == 1:  # one statement: an implicit transaction
+                async with self._conn() as conn:
+                    return await apply_write(conn, writes[0])
         try:
             async with self._conn() as conn, conn.transaction():
                 for write in writes:
-                    if not await self._apply(conn, write):
+                    if not await apply_write(conn, write):
                         raise _Rollback()
-                await self._notify(conn, changes, _sessions_with_events(writes))
+                await self._notify(conn, changes, sessions)
         except _Rollback:
             return False
+        self._written.remember(writes)
         return True
 
     async def _notify(
@@ -189,30 +214,6 @@ class PostgresStore:
             }
             first = False
             await conn.execute(q.sql, *q.args(params))
-
-    @staticmethod
-    async def _apply(conn: asyncpg.Connection, write: Write) -> bool:
-        if isinstance(write, PurgeEvents):
-            q = Q["purge_session_events"]
-            await conn.execute(q.sql, *q.args({"session_id": write.session_id}))
-            return True
-        if isinstance(write, Delete):
-            q = Q[DELETE[write.kind]]
-            try:
-                status = await conn.execute(q.sql, *q.args({"id": write.id}))
-            except asyncpg.ForeignKeyViolationError:  # referenced by a row committed meanwhile
-                return False
-            return bool(status.endswith(" 1"))
-        record: Record = write.record
-        params = PARAMS[type(record)](record)
-        if isinstance(write, Insert):
-            q = Q[INSERT[type(record)]]
-            await conn.execute(q.sql, *q.args(params))
-            return True
-        params["expected_version"] = write.expected_version
-        q = Q[REPLACE[type(record)]]
-        status = await conn.execute(q.sql, *q.args(params))
-        return bool(status.endswith(" 1"))
 
     # tokens ----------------------------------------------------------------------------------
     async def count_tokens(self) -> int:
@@ -304,6 +305,9 @@ class PostgresStore:
     async def get_work(self, work_id: str) -> WorkItem | None:
         return await self._one("get_work", codec.work_from_row, id=work_id)
 
+    def cached_work(self, work_id: str) -> WorkItem | None:
+        return self._written.get(work_id)
+
     async def list_work(
         self, environment_id: str, states: tuple[WorkState, ...] | None, page: PageRequest
     ) -> list[WorkItem]:
@@ -327,24 +331,19 @@ class PostgresStore:
     async def claim_work(
         self, environment_id: str, cutoff: Instant, worker_id: str | None, now: Instant
     ) -> WorkItem | None:
-        q = Q["claim_work"]
+        q = Q["claim_work"]  # the claim and its NOTIFY, one statement
         params = {"environment_id": environment_id, "cutoff": cutoff, "worker_id": worker_id}
-        async with self._conn() as conn, conn.transaction():
-            await conn.execute(_INDEX_ONLY_PLANS)
-            row = await conn.fetchrow(q.sql, *q.args(params | {"now": now}))
-            if row is None:
-                return None
-            item = codec.work_from_row(row)
-            before = WorkItem(item.id, item.environment_id, item.session_id, item.state, 0)
-            await self._notify(conn, [WorkChange.of(before, item)])
+        params |= {"now": now, "channel": self.channel, "origin": self.origin}
+        async with self._conn() as conn:
+            row = await conn.fetchrow(q.sql, *q.args(params))
+        if row is None:
+            return None
+        item = codec.work_from_row(row)
+        self._written.put(item)
         return item
 
     async def due_work(self, now: Instant, limit: int) -> list[WorkItem]:
-        q = Q["due_work"]
-        async with self._conn() as conn, conn.transaction():
-            await conn.execute(_INDEX_ONLY_PLANS)
-            rows = await conn.fetch(q.sql, *q.args({"now": now, "limit": limit}))
-        return [codec.work_from_row(row) for row in rows]
+        return await self._all("due_work", codec.work_from_row, now=now, limit=limit)
 
     async def oldest_queued_created_at(self, environment_id: str) -> Instant | None:
         q = Q["oldest_queued_created_at"]
@@ -397,12 +396,3 @@ class PostgresStore:
 
 class _Rollback(Exception):
     pass
-
-
-def _sessions_with_events(writes: Sequence[Write]) -> list[str]:
-    """Sessions whose log changed (appends, or purges that end their streams)."""
-    found = {w.session_id for w in writes if isinstance(w, PurgeEvents)}
-    found |= {
-        w.record.session_id for w in writes if isinstance(w, Insert) and isinstance(w.record, Event)
-    }
-    return sorted(found)

@@ -2,6 +2,9 @@
 
 Every method runs its statements synchronously (SQLite answers in microseconds), so a method's
 transaction can never interleave with another coroutine's: the event loop is the single writer.
+A commit of one write is one statement (SQLite makes it its own transaction); work items this
+connection wrote are not read back (``cache.py``); WAL checkpoints run on a thread
+(``checkpoint.py``), never inside a commit on the event loop.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from workyard.store.base import (
 )
 from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
+from workyard.store.sqlite.cache import WorkCache
+from workyard.store.sqlite.checkpoint import Checkpointer
 from workyard.store.sqlite.migrate import migrate
 from workyard.store.window import merge_scans, window
 
@@ -59,6 +64,10 @@ class _Guarded:
     def close(self) -> None:
         self._conn.close()
 
+    @property
+    def raw(self) -> sqlite3.Connection:
+        return self._conn
+
 
 class SqliteStore:
     """``Store`` on a single SQLite file."""
@@ -71,23 +80,40 @@ class SqliteStore:
         self.path = path
         self._synchronous = synchronous.upper()
         self._conn: _Guarded | None = None
+        self._cache: WorkCache | None = None
+        self._checkpointer: Checkpointer | None = None
 
     # lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, cached_statements=256
+        )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
         migrate(conn)
         self._conn = _Guarded(conn)
+        self._cache = WorkCache(conn)
+        self._checkpointer = Checkpointer(self.path, lambda: conn.total_changes)
+        self._checkpointer.start()
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+            self._cache = None
+
+    def data_version(self) -> int:
+        """``PRAGMA data_version`` of this store's connection: it moves only when another
+        connection (another process: CLI commands, ``workyard db`` tools) commits to the file."""
+        return self._work_cache.data_version()
 
     async def ping(self) -> None:
         self._db.execute("SELECT 1").fetchone()
@@ -98,6 +124,12 @@ class SqliteStore:
             raise StoreUnavailableError("the SQLite store is not open")
         return self._conn
 
+    @property
+    def _work_cache(self) -> WorkCache:
+        if self._cache is None:
+            raise StoreUnavailableError("the SQLite store is not open")
+        return self._cache
+
     def _one(self, name: str, conv: Callable[[sqlite3.Row], T], **params: Any) -> T | None:
         row = self._db.execute(Q[name], params).fetchone()
         return None if row is None else conv(row)
@@ -107,21 +139,35 @@ class SqliteStore:
 
     # writes ----------------------------------------------------------------------------------
     async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
-        db = self._db
+        db, cache = self._db, self._work_cache
+        cache.check_own()
+        work: list[dict[str, Any]] = []  # the work rows written, as the database now holds them
+        if len(writes) == 1:  # one statement is its own transaction: no BEGIN/COMMIT round
+            if not self._apply(db, writes[0], work):
+                return False
+        elif not self._transaction(db, writes, work):
+            return False
+        cache.put([codec.work_from_row(row) for row in work])
+        return True
+
+    def _transaction(
+        self, db: _Guarded, writes: Sequence[Write], work: list[dict[str, Any]]
+    ) -> bool:
         db.execute("BEGIN IMMEDIATE")
         try:
             for write in writes:
-                if not self._apply(db, write):
+                if not self._apply(db, write, work):
                     db.execute("ROLLBACK")
                     return False
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.raw.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
         return True
 
     @staticmethod
-    def _apply(db: _Guarded, write: Write) -> bool:
+    def _apply(db: _Guarded, write: Write, work: list[dict[str, Any]]) -> bool:
         if isinstance(write, PurgeEvents):
             db.execute(Q["purge_session_events"], {"session_id": write.session_id})
             return True
@@ -129,6 +175,8 @@ class SqliteStore:
             return db.execute(Q[DELETE[write.kind]], {"id": write.id}).rowcount == 1
         record: Record = write.record
         params = PARAMS[type(record)](record)
+        if isinstance(record, WorkItem):
+            work.append(params)
         if isinstance(write, Insert):
             db.execute(Q[INSERT[type(record)]], params)
             return True
@@ -226,7 +274,16 @@ class SqliteStore:
 
     # work ------------------------------------------------------------------------------------
     async def get_work(self, work_id: str) -> WorkItem | None:
-        return self._one("get_work", codec.work_from_row, id=work_id)
+        cache = self._work_cache
+        item = cache.get(work_id)
+        if item is None:
+            item = self._one("get_work", codec.work_from_row, id=work_id)
+            if item is not None:
+                cache.put([item])
+        return item
+
+    def cached_work(self, work_id: str) -> WorkItem | None:
+        return None  # get_work itself answers from the (exact) cache
 
     async def list_work(
         self, environment_id: str, states: tuple[WorkState, ...] | None, page: PageRequest
@@ -247,10 +304,15 @@ class SqliteStore:
     async def claim_work(
         self, environment_id: str, cutoff: Instant, worker_id: str | None, now: Instant
     ) -> WorkItem | None:
-        db = self._db
+        db, cache = self._db, self._work_cache
+        cache.check_own()
         params = {"environment_id": environment_id, "cutoff": cutoff, "worker_id": worker_id}
-        row = db.execute(Q["claim_work"], params | {"now": now}).fetchone()
-        return None if row is None else codec.work_from_row(row)
+        rows = db.execute(Q["claim_work"], params | {"now": now}).fetchall()  # to completion
+        if not rows:
+            return None
+        item = codec.work_from_row(rows[0])
+        cache.put([item])
+        return item
 
     async def due_work(self, now: Instant, limit: int) -> list[WorkItem]:
         return self._all("due_work", codec.work_from_row, now=now, limit=limit)
