@@ -165,6 +165,19 @@ def test_keep_alive_and_pipelined_requests_still_work(limited: ServerProcess) ->
     assert rest.count(b"HTTP/1.1 200 ") == 3
 
 
+def test_pipelined_requests_with_large_headers_are_measured_one_by_one(
+    limited: ServerProcess,
+) -> None:
+    big = b"X-Big: " + b"a" * (60 * 1024) + b"\r\n"
+    first = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + big + b"Content-Length: 5\r\n\r\nhello"
+    second = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + big + b"\r\n"
+    with _connect(limited) as sock:
+        sock.sendall(first + second[:100])
+        sock.sendall(second[100:])
+        answers = _read_to_eof(sock)
+    assert answers.count(b"HTTP/1.1 200 ") == 2, answers[:300]
+
+
 def test_long_polls_outlast_the_receive_timeouts(limited: ServerProcess) -> None:
     with api_client(limited) as http:
         env = http.post("/environments", json={"name": "p", "config": {"type": "self_hosted"}})

@@ -67,6 +67,8 @@ class EnvelopeHttpProtocol(HttpToolsProtocol):
     _timer_at = 0.0
     _head_started = 0.0  # when the current request's first byte (or the connection) arrived
     _head_bytes = 0  # bytes of the current request's line + headers fed to the parser so far
+    _fresh = False  # the chunk being fed was counted for the next request to begin
+    _restarts = 0  # requests that began after another ended inside one chunk
     _progress = 0.0  # when the last body bytes arrived
     _linger_left = -1  # ≥ 0 once rejected: bytes still to read and drop before giving up
 
@@ -86,12 +88,14 @@ class EnvelopeHttpProtocol(HttpToolsProtocol):
             return
         phase = self._phase()
         if phase == _BODY:
+            self._fresh = False
             self._progress = self.loop.time()
             super().data_received(data)
         else:
             if phase == _IDLE:  # the first bytes of the next request on this connection
                 self._head_bytes = 0
                 self._head_started = self.loop.time()
+            self._fresh = phase == _IDLE or self.scope is None
             room = self.limits.max_header_bytes - self._head_bytes
             if len(data) > room:
                 self._overflow(data, room)
@@ -103,11 +107,13 @@ class EnvelopeHttpProtocol(HttpToolsProtocol):
 
     def _overflow(self, data: bytes, room: int) -> None:
         """Feed only what fits; if the headers are still incomplete, answer 431."""
+        restarts = self._restarts
         self._head_bytes += room
-        super().data_received(data[:room])
+        if room > 0:
+            super().data_received(data[:room])
         if self.transport.is_closing() or self._linger_left >= 0:
             return
-        if self._phase() == _HEAD:
+        if self._phase() == _HEAD and self._restarts == restarts:
             size = self.limits.max_header_bytes
             self._reject(
                 InvalidRequestError(
@@ -122,6 +128,15 @@ class EnvelopeHttpProtocol(HttpToolsProtocol):
         if cycle is None or cycle.scope is not self.scope:
             return _HEAD
         return _BODY if cycle.more_body else _IDLE
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._fresh:  # the bytes counted so far are this request's
+            self._fresh = False
+        else:  # it began after another request ended inside this chunk: count it afresh
+            self._restarts += 1
+            self._head_bytes = 0
+            self._head_started = self.loop.time()
 
     def _after_feed(self) -> None:
         phase = self._phase()
@@ -179,9 +194,12 @@ class EnvelopeHttpProtocol(HttpToolsProtocol):
         """Answer ``error`` with the envelope and close, unless a response is already under way."""
         transport: Transport = self.transport
         cycle = self.cycle
-        if self.pipeline or (cycle and cycle.response_started and not cycle.response_complete):
-            transport.abort()  # the answer to an earlier request is still being written
-            return
+        if cycle is not None and not cycle.response_complete:
+            if self.pipeline or cycle.response_started:
+                transport.abort()  # the answer to an earlier request is being written
+                return
+            cycle.disconnected = True  # the application's request ends here, unanswered by it
+            cycle.message_event.set()
         rid = str(uuid.uuid4())
         body = envelope_bytes(rid, error.to_error_body())
         phrase = http.HTTPStatus(error.status).phrase
