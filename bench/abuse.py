@@ -101,8 +101,8 @@ async def slowloris(target: Target, seen: dict[str, Any]) -> None:
                     await writer.drain()
                     if await _closed(reader):
                         break
-            except (ConnectionError, OSError):
-                pass
+            except (ConnectionError, OSError) as exc:
+                seen[type(exc).__name__] = seen.get(type(exc).__name__, 0) + 1
             seen["open"] -= 1
             seen["closed_by_server"] += 1
             writer.close()
@@ -139,8 +139,8 @@ async def trickled_bodies(target: Target, seen: dict[str, Any]) -> None:
                     await asyncio.sleep(1)
                     if await _closed(reader):
                         break
-            except (ConnectionError, OSError):
-                pass
+            except (ConnectionError, OSError) as exc:
+                seen[type(exc).__name__] = seen.get(type(exc).__name__, 0) + 1
             seen["open"] -= 1
             seen["closed_by_server"] += 1
             writer.close()
