@@ -170,6 +170,7 @@ async def polls_and_streams(target: Target, seen: dict[str, Any]) -> None:
     auth = f"Authorization: Bearer {target[2]}\r\nHost: x\r\n"
 
     async def poller(n: int) -> None:
+        await asyncio.sleep(n / 1000)  # workers poll out of step, as they do after a while
         reader, writer = await _open(target)
         request = (
             f"GET /api/v1/cloud/environments/{env}/work/poll?block_ms=999 HTTP/1.1\r\n"
