@@ -1,6 +1,6 @@
 """Abusive clients against a real server, one after another, while a prober measures ``/healthz``.
 
-    .venv/bin/python bench/abuse.py [--seconds 8] [--only NAME ...]
+    .venv/bin/python bench/abuse.py [--seconds 8] [--only WORD ...] [--polls 1000] [--streams 500]
 
 Starts ``workyard serve`` (SQLite, port 0, a temporary data directory). For each scenario a child
 process runs the abusive client; once it is under way, this process probes ``GET /healthz`` on one
@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 Target = tuple[str, int, str]  # host, port, admin token
+COUNTS = {"polls": 1000, "streams": 500}  # set from the command line before the clients fork
 Scenario = Callable[[Target, dict[str, Any]], Awaitable[None]]
 
 
@@ -191,7 +192,8 @@ async def polls_and_streams(target: Target, seen: dict[str, Any]) -> None:
         while await reader.read(65536):
             pass
 
-    await asyncio.gather(*(stream(n) for n in range(500)), *(poller(n) for n in range(1000)))
+    streams = (stream(n) for n in range(COUNTS["streams"]))
+    await asyncio.gather(*streams, *(poller(n) for n in range(COUNTS["polls"])))
 
 
 def _base(target: Target) -> str:
@@ -220,7 +222,7 @@ SCENARIOS: dict[str, Scenario] = {
     "slowloris (300 sockets)": slowloris,
     "trickled chunked bodies (100)": trickled_bodies,
     "30 MiB agent on POST /sessions": oversized_fields,
-    "1,000 long polls + 500 streams": polls_and_streams,
+    "long polls + streams": polls_and_streams,
 }
 
 
@@ -297,6 +299,8 @@ def run(name: str, target: Target, pid: int, seconds: float) -> str:
     ordered = sorted(latencies) or [float("nan")]
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     client = ", ".join(f"{k}={_short(v)}" for k, v in seen.items()) if note == "ready" else note
+    if name == "long polls + streams":
+        name = f"{COUNTS['polls']:,} long polls + {COUNTS['streams']:,} streams"
     return (
         f"| {name} | {statistics.median(ordered):.1f} | {p99:.1f} | {ordered[-1]:.1f} "
         f"| {len(latencies)} | {peak:.0f} | {cpu:.2f} | {client} |"
@@ -311,7 +315,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="probe window per scenario")
     parser.add_argument("--only", nargs="*", help="scenario names containing these words")
+    parser.add_argument("--polls", type=int, default=1000, help="long polls in the last scenario")
+    parser.add_argument("--streams", type=int, default=500, help="event streams in the last one")
     args = parser.parse_args()
+    COUNTS.update(polls=args.polls, streams=args.streams)
     names = [n for n in SCENARIOS if not args.only or any(w in n for w in args.only)]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
