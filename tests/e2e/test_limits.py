@@ -151,6 +151,7 @@ def test_a_stalled_chunked_body_is_closed(limited: ServerProcess) -> None:
     assert not data.startswith(b"HTTP/1.1 2"), data[:200]
     with api_client(limited) as http:
         assert http.get(f"/sessions/{session['id']}/events").json()["data"] == []
+    assert "Traceback" not in limited.log()  # a client cut off mid-body is not a server error
 
 
 def test_keep_alive_and_pipelined_requests_still_work(limited: ServerProcess) -> None:
