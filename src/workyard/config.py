@@ -26,6 +26,13 @@ class Settings:
     token_cache_seconds: float = 5.0
     sse_keepalive_seconds: float = 15.0
     log_level: str = "info"
+    log_format: str = "text"
+    access_log: bool = True
+    max_header_bytes: int = 64 * 1024
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    keep_alive_seconds: int = 5
+    max_connections: int = 10_000
 
     @property
     def resolved_database_url(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from workyard.api.middleware import envelope_bytes, request_id_of
@@ -72,6 +72,12 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return error_response(request, OverloadedError())
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client left (or a receive timeout cut it off) mid-body: nobody reads an answer, and it is
+    # not a server fault. 499 is nginx's "client closed request"; it shows in metrics and logs only.
+    return Response(status_code=499)
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, APIError())
@@ -82,4 +88,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreUnavailableError, _unavailable)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unhandled)

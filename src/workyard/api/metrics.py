@@ -10,6 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from workyard.logs import access
 from workyard.service.queue import WorkQueue
 
 __all__ = ["Metrics", "MetricsMiddleware"]
@@ -80,5 +81,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, observe)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
+            elapsed = time.perf_counter() - start
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - start)
+            self.metrics.latency.labels(route).observe(elapsed)
+            access(scope, route, status, elapsed)

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workyard.api.inputs import BodyTooLargeError
+from workyard.logs import begin as begin_request_log
 
 __all__ = ["RequestContextMiddleware", "envelope_bytes", "request_id_of"]
 
@@ -21,6 +22,7 @@ def request_id_of(scope: Scope) -> str:
     rid = state.get("request_id")
     if rid is None:
         rid = state["request_id"] = _incoming_id(scope) or str(uuid.uuid4())
+        begin_request_log(scope)
     return str(rid)
 
 

@@ -13,7 +13,7 @@ import typer
 import uvicorn
 
 from workyard.api import create_app
-from workyard.api.protocol import EnvelopeHttpProtocol
+from workyard.api.protocol import ConnectionLimits, limited_protocol
 from workyard.cli.local import (
     DatabaseUrlOption,
     DataDirOption,
@@ -23,6 +23,7 @@ from workyard.cli.local import (
 )
 from workyard.config import Settings
 from workyard.domain.models import TokenKind
+from workyard.logs import configure_logging
 from workyard.service.container import Services, build_services
 
 __all__ = ["serve"]
@@ -82,9 +83,10 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        configure_logging(settings)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     asyncio.run(_run(settings))
 
 
@@ -113,9 +115,11 @@ async def _run(settings: Settings) -> None:
         bound_port = sock.getsockname()[1]
         config = uvicorn.Config(
             create_app(services, manage_lifecycle=False),
-            http=EnvelopeHttpProtocol,
+            http=limited_protocol(_limits(settings)),
             log_level="warning",
+            log_config=None,  # uvicorn's records go through our handler and format
             access_log=False,
+            timeout_keep_alive=settings.keep_alive_seconds,
             timeout_graceful_shutdown=5,
         )
         server = _DrainingServer(config, services)
@@ -137,6 +141,15 @@ class _DrainingServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._services.queue.drain()
         super().handle_exit(sig, frame)
+
+
+def _limits(settings: Settings) -> ConnectionLimits:
+    return ConnectionLimits(
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+        max_connections=settings.max_connections,
+    )
 
 
 def _redact(url: str) -> str:

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from workyard.api.inputs import query_int, query_str
 from workyard.domain.pagination import PageRequest, page_request
+from workyard.logs import set_token_id
 from workyard.service.auth import Principal
 from workyard.service.container import Services
 
@@ -22,7 +23,9 @@ def services(request: Request) -> Services:
 
 
 async def authenticate(request: Request) -> Principal:
-    return await services(request).tokens.authenticate(request.headers.get("authorization"))
+    principal = await services(request).tokens.authenticate(request.headers.get("authorization"))
+    set_token_id(request.scope, principal.token_id)
+    return principal
 
 
 def json_response(data: Any, status: int = 200) -> Response:

@@ -1,0 +1,161 @@
+"""Server logs: text or JSON lines, each carrying the request it was logged for, and an access log.
+
+While a request is served, :func:`begin` binds its ASGI scope to a context variable; every record
+logged in that request's task (and tasks it starts) then carries ``request_id`` and, once the
+caller is authenticated, ``token_id`` (the token's public id, never its secret) and ``worker_id``
+(the ``Worker-ID`` header). :func:`access` writes the one access line per request, when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import MutableMapping
+from contextvars import ContextVar
+from typing import Any
+
+from workyard.config import Settings
+
+__all__ = [
+    "ACCESS_LOGGER",
+    "FORMATS",
+    "JsonFormatter",
+    "RequestContextFilter",
+    "TextFormatter",
+    "access",
+    "begin",
+    "configure_logging",
+    "set_token_id",
+]
+
+FORMATS = ("text", "json")
+ACCESS_LOGGER = "workyard.access"
+
+Scope = MutableMapping[str, Any]
+
+_scope: ContextVar[Scope | None] = ContextVar("workyard_request_scope", default=None)
+_access = logging.getLogger(ACCESS_LOGGER)
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged.
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_CONTEXT = ("request_id", "token_id", "worker_id")
+
+
+def begin(scope: Scope) -> None:
+    """Bind ``scope`` as the current request of this task (call once, when the request starts)."""
+    _scope.set(scope)
+
+
+def set_token_id(scope: Scope, token_id: str) -> None:
+    """Record who the request authenticated as (the token's id), for its log lines."""
+    scope.setdefault("state", {})["token_id"] = token_id
+
+
+def _worker_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"worker-id":
+            text: str = value.decode("latin-1")
+            return text[:128]
+    return None
+
+
+def _context(scope: Scope) -> dict[str, Any]:
+    state = scope.get("state") or {}
+    found = {"request_id": state.get("request_id"), "token_id": state.get("token_id")}
+    found["worker_id"] = _worker_id(scope)
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def access(scope: Scope, route: str, status: int, duration_s: float) -> None:
+    """Log the access line of a finished request (a long poll or stream: when it ended)."""
+    if not _access.isEnabledFor(logging.INFO):
+        return
+    method = scope.get("method", "")
+    ms = round(duration_s * 1000, 3)
+    _access.info(
+        "%s %s %d %.1fms",
+        method,
+        route,
+        status,
+        ms,
+        extra={
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": ms,
+            **_context(scope),
+        },
+    )
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds ``request_id``/``token_id``/``worker_id`` of the current request to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        scope = _scope.get()
+        if scope is not None:
+            for key, value in _context(scope).items():
+                if not hasattr(record, key):
+                    setattr(record, key, value)
+        return True
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+def _timestamp(created: float) -> str:
+    whole = int(created)
+    millis = int((created - whole) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, then the record's extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in _fields(record).items():
+            line.setdefault(key, value)
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """``<ts> LEVEL logger: message key=value …`` (the request's ids first)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = _fields(record)
+        ordered = [k for k in _CONTEXT if k in fields] + [k for k in fields if k not in _CONTEXT]
+        text = f"{_timestamp(record.created)} {record.levelname} {record.name}: "
+        text += record.getMessage().rstrip()
+        if record.name != ACCESS_LOGGER:  # the access message already says method/route/status
+            text += "".join(f" {k}={fields[k]}" for k in ordered)
+        else:
+            text += "".join(f" {k}={fields[k]}" for k in _CONTEXT if k in fields)
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send every log record to stderr in ``settings.log_format``; raises ValueError if unknown."""
+    if settings.log_format not in FORMATS:
+        raise ValueError(f"WORKYARD_LOG_FORMAT must be text or json, not {settings.log_format!r}")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    _access.setLevel(logging.NOTSET if settings.access_log else logging.WARNING)
