@@ -11,7 +11,8 @@ from starlette.responses import Response
 from workyard.api import wire
 from workyard.api.inputs import body_str, path_id, query_bool, query_ts, read_body
 from workyard.api.routes.common import authenticate, json_response, pagination, services
-from workyard.domain.environments import MAX_NAME_LENGTH, validate_config
+from workyard.domain.environments import validate_config
+from workyard.domain.limits import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
 from workyard.domain.metadata import validate_metadata
 from workyard.errors import InvalidRequestError
 from workyard.service.environments import EnvironmentChanges
@@ -20,7 +21,7 @@ from workyard.store import EnvironmentFilter
 __all__ = ["router"]
 
 router = APIRouter(tags=["environments"])
-_MAX_DESCRIPTION = 2048
+_MAX_DESCRIPTION = MAX_DESCRIPTION_LENGTH
 
 
 def _config(body: dict[str, Any]) -> dict[str, Any] | None:
