@@ -32,8 +32,10 @@ from workyard.store.base import (
     WorkChange,
     Write,
 )
+from workyard.store.idempotency import pending_claim
 from workyard.store.named import Compiled, compile_named
 from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_changes
+from workyard.store.postgres.idempotency import IdempotencyKeys
 from workyard.store.postgres.migrate import migrate
 from workyard.store.postgres.snapshot import read_snapshot
 from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
@@ -62,7 +64,7 @@ _NOTIFY_CHUNK = 20  # changes per NOTIFY payload (PostgreSQL caps payloads at 80
 _INDEX_ONLY_PLANS = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
 
 
-class PostgresStore:
+class PostgresStore(IdempotencyKeys):
     """``Store`` on PostgreSQL ≥ 14."""
 
     replicated = True
@@ -164,14 +166,18 @@ class PostgresStore:
 
     # writes ----------------------------------------------------------------------------------
     async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
+        claim = pending_claim(writes)
         try:
             async with self._conn() as conn, conn.transaction():
+                await self._claim_key(conn, claim)
                 for write in writes:
                     if not await self._apply(conn, write):
                         raise _Rollback()
                 await self._notify(conn, changes, _sessions_with_events(writes))
         except _Rollback:
             return False
+        if claim is not None:
+            claim.written = True
         return True
 
     async def _notify(

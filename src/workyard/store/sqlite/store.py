@@ -32,8 +32,10 @@ from workyard.store.base import (
     WorkChange,
     Write,
 )
+from workyard.store.idempotency import pending_claim
 from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
+from workyard.store.sqlite.idempotency import IdempotencyKeys
 from workyard.store.sqlite.migrate import migrate
 from workyard.store.window import merge_scans, window
 
@@ -60,7 +62,7 @@ class _Guarded:
         self._conn.close()
 
 
-class SqliteStore:
+class SqliteStore(IdempotencyKeys):
     """``Store`` on a single SQLite file."""
 
     replicated = False
@@ -108,8 +110,10 @@ class SqliteStore:
     # writes ----------------------------------------------------------------------------------
     async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
         db = self._db
+        claim = pending_claim(writes)
         db.execute("BEGIN IMMEDIATE")
         try:
+            self._claim_key(db, claim)
             for write in writes:
                 if not self._apply(db, write):
                     db.execute("ROLLBACK")
@@ -118,6 +122,8 @@ class SqliteStore:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        if claim is not None:
+            claim.written = True
         return True
 
     @staticmethod
