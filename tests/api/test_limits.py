@@ -241,3 +241,13 @@ async def test_work_metadata_is_validated_before_the_item_is_looked_up(
         assert_error(response, 400, "invalid_request_error", "metadata")
     response = await client.post(unknown, json={"metadata": {"a": "b", "gone": None}})
     assert_error(response, 404, "not_found_error")
+
+
+@pytest.mark.parametrize("kind", ["environments", "sessions"])
+async def test_metadata_patches_are_validated_before_the_record_is_looked_up(
+    client: httpx.AsyncClient, kind: str
+) -> None:
+    unknown = f"/{kind}/{new_id('env' if kind == 'environments' else 'sess')}"
+    response = await client.post(unknown, json={"metadata": {"a": 1}})
+    assert_error(response, 400, "invalid_request_error", "metadata")
+    assert_error(await client.post(unknown, json={"metadata": {"a": "b"}}), 404, "not_found_error")

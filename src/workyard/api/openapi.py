@@ -51,6 +51,19 @@ _WORKER_ID: Schema = {
         "pattern": "^[\\x21-\\x7e]+$",
     },
 }
+_IDEMPOTENCY_KEY: Schema = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes the POST safe to retry: a retry with the same key and request gets the "
+    "first response again (header Idempotent-Replayed: true). Kept 24 h per token.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": lim.MAX_IDEMPOTENCY_KEY_LENGTH,
+        "pattern": "^[\\x20-\\x7e]+$",
+    },
+}
 _PAGING = [
     _query("limit", {"type": "integer", "minimum": 1}, "Page size (default 20, capped at 100)."),
     _query("page", {"type": "string"}, "The next_page cursor of a previous response."),
@@ -302,6 +315,10 @@ def build_openapi(title: str, version: str, summary: str) -> Schema:
         **_event_paths(),
         **_work_paths(),
     }
+    for operations in paths.values():
+        if "post" in operations:
+            post = operations["post"]
+            post["parameters"] = [*post["parameters"], _IDEMPOTENCY_KEY]
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "summary": summary},

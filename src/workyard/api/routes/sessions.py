@@ -12,7 +12,7 @@ from workyard.api.routes.common import authenticate, json_response, pagination, 
 from workyard.domain.agents import validate_agent
 from workyard.domain.events import USER_TYPES, validate_events
 from workyard.domain.limits import MAX_TITLE_LENGTH, clip
-from workyard.domain.metadata import validate_metadata
+from workyard.domain.metadata import validate_metadata, validate_patch
 from workyard.domain.models import WorkState
 from workyard.errors import InvalidRequestError, NotFoundError
 from workyard.ids import is_id
@@ -104,6 +104,8 @@ async def update_session(request: Request, session_id: str) -> Response:
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidRequestError("metadata must be an object", param="metadata")
+    if metadata is not None:
+        validate_patch(metadata)  # 400 before 404
     sid = path_id("sess", session_id, "Session")
     changes = SessionChanges(title=title, metadata=metadata)
     session = await services(request).sessions.update(principal, sid, changes)
