@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.api.events_support import list_all, message, new_session
 from tests.api.test_work_table import work_path
@@ -223,6 +225,24 @@ def test_quote_cuts_long_input() -> None:
     ],
 )
 def test_json_size_is_exact(value: Any) -> None:
+    size = _size(value)
+    assert lim.json_size_within(value, size) == size
+    assert lim.json_size_within(value, size - 1) is None
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(exclude_categories=["Cs"])),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@given(_JSON)
+def test_json_size_matches_json_dumps(value: Any) -> None:
     size = _size(value)
     assert lim.json_size_within(value, size) == size
     assert lim.json_size_within(value, size - 1) is None

@@ -8,7 +8,6 @@ serialized whole to be measured. docs/api.md lists the same limits in one table.
 
 from __future__ import annotations
 
-from json.encoder import encode_basestring
 from typing import Any
 
 __all__ = [
@@ -101,7 +100,7 @@ def _shallow_size(item: Any, left: int, stack: list[Any]) -> int:
     if isinstance(item, str):
         if len(item) + 2 > left:
             return left + 1
-        return len(encode_basestring(item).encode("utf-8", "surrogatepass"))
+        return _string_size(item)
     if isinstance(item, dict):
         if 2 * len(item) > left:  # every member needs at least a key's quotes and a colon
             return left + 1
@@ -122,3 +121,15 @@ def _shallow_size(item: Any, left: int, stack: list[Any]) -> int:
     if isinstance(item, float):
         return len(repr(item))
     return left + 1  # not JSON
+
+
+# bytes JSON escapes: two-character escapes add 1 byte, \u00XX escapes add 5
+_EXTRA = dict.fromkeys(range(32), 5) | dict.fromkeys(b'"\\\x08\x0c\n\r\t', 1)
+_NOT_ESCAPED = bytes(b for b in range(256) if b not in _EXTRA)
+
+
+def _string_size(text: str) -> int:
+    """The UTF-8 size of ``text`` as a JSON string (quotes and escapes included)."""
+    raw = text.encode("utf-8", "surrogatepass")
+    escaped = raw.translate(None, _NOT_ESCAPED)  # only the bytes that need an escape
+    return len(raw) + 2 + sum(_EXTRA[b] for b in escaped)
