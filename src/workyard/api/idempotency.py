@@ -129,6 +129,7 @@ class IdempotencyMiddleware:
         async def capture(message: Message) -> None:
             messages.append(message)
 
+        claim.task = asyncio.current_task()
         token = CLAIM.set(claim)
         try:
             await self.app(scope, replay_receive, capture)

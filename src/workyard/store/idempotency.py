@@ -9,6 +9,7 @@ If another request already holds the key, the commit applies nothing and raises
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -39,6 +40,7 @@ class IdempotencyClaim:
     expired_before: Instant  # rows created at or before this are expired and may be replaced
     written: bool = False
     lost: bool = False
+    task: asyncio.Task[Any] | None = None  # the request's task; tasks it spawns do not carry it
 
     def params(self) -> dict[str, Any]:
         return {
@@ -76,6 +78,8 @@ def pending_claim(writes: Sequence[object]) -> IdempotencyClaim | None:
     claim = CLAIM.get()
     if claim is None or claim.written or not writes:
         return None
+    if claim.task is not None and claim.task is not asyncio.current_task():
+        return None  # a background task started during the request: not the request's write
     return claim
 
 
