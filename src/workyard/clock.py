@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from workyard.domain.limits import quote
+
 __all__ = [
     "Clock",
     "Instant",
@@ -107,7 +109,7 @@ def parse_ts(text: str) -> Instant:
     """
     m = _RFC3339.match(text)
     if m is None:
-        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+        raise ValueError(f"not an RFC 3339 timestamp: {quote(text)}")
     year, month, day, hour, minute, second, frac, offset = m.groups()
     dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
     micros = int((frac or "0").ljust(6, "0")[:6])
@@ -115,7 +117,7 @@ def parse_ts(text: str) -> Instant:
     if offset not in ("Z", "z"):
         hours, minutes = int(offset[1:3]), int(offset[4:6])
         if hours > 23 or minutes > 59:
-            raise ValueError(f"not an RFC 3339 timestamp (offset out of range): {text!r}")
+            raise ValueError(f"not an RFC 3339 timestamp (offset out of range): {quote(text)}")
         shift = (1 if offset[0] == "+" else -1) * (hours * 3600 + minutes * 60)
     whole = (dt - _EPOCH).days * 86400 + (dt - _EPOCH).seconds - shift
     return whole * _US + micros

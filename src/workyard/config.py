@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from workyard.domain.limits import quote
+
 __all__ = ["Settings", "load_settings"]
 
 
@@ -57,17 +59,21 @@ def _convert(name: str, raw: str, default: Any) -> Any:
             return True
         if low in _BOOL_FALSE:
             return False
-        raise ValueError(f"WORKYARD_{name.upper()} must be true or false, not {raw!r}")
+        raise ValueError(f"WORKYARD_{name.upper()} must be true or false, not {quote(raw)}")
     if isinstance(default, int):
         try:
             return int(raw)
         except ValueError:
-            raise ValueError(f"WORKYARD_{name.upper()} must be an integer, not {raw!r}") from None
+            raise ValueError(
+                f"WORKYARD_{name.upper()} must be an integer, not {quote(raw)}"
+            ) from None
     if isinstance(default, float):
         try:
             return float(raw)
         except ValueError:
-            raise ValueError(f"WORKYARD_{name.upper()} must be a number, not {raw!r}") from None
+            raise ValueError(
+                f"WORKYARD_{name.upper()} must be a number, not {quote(raw)}"
+            ) from None
     if isinstance(default, Path):
         return Path(raw)
     return raw

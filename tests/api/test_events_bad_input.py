@@ -21,11 +21,12 @@ from tests.api.events_support import (
     work_items,
 )
 from tests.conftest import TokenFactory, assert_error, create_environment
+from workyard.domain.limits import MAX_EVENT_BYTES
 from workyard.ids import new_id
 
 ClientFor = Callable[[str | None], httpx.AsyncClient]
 GOOD = message("fine")
-BIG = "x" * (1024 * 1024)
+BIG = "x" * MAX_EVENT_BYTES  # with its envelope, one event over the limit
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from workyard.api.draining import DrainingMiddleware
 from workyard.api.errors import install_error_handlers
+from workyard.api.idempotency import IdempotencyMiddleware
 from workyard.api.metrics import Metrics, MetricsMiddleware
 from workyard.api.middleware import RequestContextMiddleware
 from workyard.api.openapi import install_openapi
@@ -46,6 +47,7 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> FastAPI:
     app.state.services = services
     app.state.metrics = metrics = Metrics(services.queue)
     install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware, services=services)  # innermost: next to the routes
     app.add_middleware(DrainingMiddleware, draining=services.queue.draining)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)

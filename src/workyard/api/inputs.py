@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from workyard.clock import Instant, parse_ts
+from workyard.domain.limits import MAX_WORKER_ID_LENGTH, clip
 from workyard.errors import InvalidRequestError, NotFoundError
 from workyard.ids import is_id
 
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 _INT_RE = re.compile(r"^-?[0-9]+\Z")
-_WORKER_ID_RE = re.compile(r"^[\x20-\x7e]{1,128}\Z")
+_WORKER_ID_RE = re.compile(rf"^[\x20-\x7e]{{1,{MAX_WORKER_ID_LENGTH}}}\Z")
 _MISSING = object()
 
 
@@ -158,7 +159,7 @@ def query_ts(request: Request, name: str) -> Instant | None:
 def path_id(prefix: str, value: str, what: str) -> str:
     """A path id; a wrong prefix or shape is a 404 (it cannot exist)."""
     if not is_id(prefix, value):
-        raise NotFoundError(f"{what} {value[:80]} not found.")
+        raise NotFoundError(f"{what} {clip(value)} not found.")
     return value
 
 
@@ -168,6 +169,7 @@ def worker_id_header(request: Request) -> str | None:
         return None
     if not _WORKER_ID_RE.match(raw):
         raise InvalidRequestError(
-            "Worker-ID must be 1 to 128 printable ASCII characters", param="Worker-ID"
+            f"Worker-ID must be 1 to {MAX_WORKER_ID_LENGTH} printable ASCII characters",
+            param="Worker-ID",
         )
     return raw

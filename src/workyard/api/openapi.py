@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from workyard.api.openapi_schemas import SCHEMAS, ref
+from workyard.domain import limits as lim
 
 __all__ = ["build_openapi", "install_openapi"]
 
@@ -43,7 +44,25 @@ _WORKER_ID: Schema = {
     "in": "header",
     "required": False,
     "description": "The polling worker's identity (1-128 printable characters).",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"},
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": lim.MAX_WORKER_ID_LENGTH,
+        "pattern": "^[\\x21-\\x7e]+$",
+    },
+}
+_IDEMPOTENCY_KEY: Schema = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes the POST safe to retry: a retry with the same key and request gets the "
+    "first response again (header Idempotent-Replayed: true). Kept 24 h per token.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": lim.MAX_IDEMPOTENCY_KEY_LENGTH,
+        "pattern": "^[\\x20-\\x7e]+$",
+    },
 }
 _PAGING = [
     _query("limit", {"type": "integer", "minimum": 1}, "Page size (default 20, capped at 100)."),
@@ -94,10 +113,10 @@ def _body(properties: Schema, required: tuple[str, ...] = ()) -> Schema:
 
 
 def _environment_paths() -> dict[str, Schema]:
-    name = {"type": "string", "minLength": 1, "maxLength": 256}
+    name = {"type": "string", "minLength": 1, "maxLength": lim.MAX_NAME_LENGTH}
     fields = {
         "name": name,
-        "description": {"type": ["string", "null"], "maxLength": 2048},
+        "description": {"type": ["string", "null"], "maxLength": lim.MAX_DESCRIPTION_LENGTH},
         "config": ref("EnvironmentConfig"),
     }
     create = _body({**fields, "metadata": ref("Metadata")}, ("name",))
@@ -132,14 +151,27 @@ def _environment_paths() -> dict[str, Schema]:
 
 
 def _session_paths() -> dict[str, Schema]:
-    title = {"type": ["string", "null"], "maxLength": 1024}
+    title = {"type": ["string", "null"], "maxLength": lim.MAX_TITLE_LENGTH}
     create = _body(
         {
             "environment_id": {"type": "string"},
-            "agent": {"anyOf": [{"type": "string"}, {"type": "object"}, {"type": "null"}]},
+            "agent": {
+                "description": f"An agent id (at most {lim.MAX_AGENT_ID_LENGTH} characters) or an "
+                f"object (at most {lim.MAX_AGENT_BYTES // 1024} KiB as JSON).",
+                "anyOf": [
+                    {"type": "string", "maxLength": lim.MAX_AGENT_ID_LENGTH},
+                    {"type": "object"},
+                    {"type": "null"},
+                ],
+            },
             "title": title,
             "metadata": ref("Metadata"),
-            "initial_events": {"type": "array", "items": ref("EventInput")},
+            "initial_events": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": lim.MAX_EVENTS_PER_REQUEST,
+                "items": ref("EventInput"),
+            },
         },
         ("environment_id",),
     )
@@ -186,7 +218,14 @@ def _cancel() -> Schema:
 
 def _event_paths() -> dict[str, Schema]:
     send = _body(
-        {"events": {"type": "array", "minItems": 1, "maxItems": 100, "items": ref("EventInput")}},
+        {
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": lim.MAX_EVENTS_PER_REQUEST,
+                "items": ref("EventInput"),
+            }
+        },
         ("events",),
     )
     types = {"type": "array", "items": {"type": "string"}}
@@ -276,6 +315,10 @@ def build_openapi(title: str, version: str, summary: str) -> Schema:
         **_event_paths(),
         **_work_paths(),
     }
+    for operations in paths.values():
+        if "post" in operations:
+            post = operations["post"]
+            post["parameters"] = [*post["parameters"], _IDEMPOTENCY_KEY]
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "summary": summary},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workyard.domain import limits as lim
 from workyard.domain.metadata import MAX_KEY_LENGTH, MAX_KEYS, MAX_VALUE_LENGTH
 
 __all__ = ["SCHEMAS", "ref"]
@@ -68,7 +69,7 @@ def _page(item: str) -> Schema:
 _METADATA: Schema = {
     "type": "object",
     "maxProperties": MAX_KEYS,
-    "propertyNames": {"maxLength": MAX_KEY_LENGTH},
+    "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH},
     "additionalProperties": {"type": "string", "maxLength": MAX_VALUE_LENGTH},
 }
 _METADATA_PATCH: Schema = {
@@ -88,7 +89,11 @@ _NETWORKING: Schema = {
     "type": "object",
     "properties": {
         "type": {"enum": ["unrestricted", "limited", "allowed_hosts"]},
-        "allowed_hosts": {"type": "array", "items": {"type": "string"}},
+        "allowed_hosts": {
+            "type": "array",
+            "maxItems": lim.MAX_HOSTS,
+            "items": {"type": "string", "minLength": 1, "maxLength": lim.MAX_HOST_LENGTH},
+        },
         "allow_package_managers": {"type": "boolean"},
         "allow_mcp_servers": {"type": "boolean"},
     },
@@ -103,11 +108,19 @@ _CONFIG: Schema = {
         "packages": {
             "type": "object",
             "properties": {
-                name: {"type": "array", "items": {"type": "string"}}
+                name: {
+                    "type": "array",
+                    "maxItems": lim.MAX_PACKAGES,
+                    "items": {"type": "string", "maxLength": lim.MAX_PACKAGE_LENGTH},
+                }
                 for name in ("apt", "pip", "npm")
             },
         },
-        "setup_script": {"type": "string"},
+        "setup_script": {
+            "type": "string",
+            "description": f"At most {lim.MAX_SETUP_SCRIPT_BYTES // 1024} KiB as UTF-8.",
+            "maxLength": lim.MAX_SETUP_SCRIPT_BYTES,
+        },
     },
     "required": ["type"],
 }
@@ -208,6 +221,7 @@ SCHEMAS: dict[str, Schema] = {
     },
     "EventInput": {
         "type": "object",
+        "description": f"At most {lim.MAX_EVENT_BYTES // 2**20} MiB as compact UTF-8 JSON.",
         "properties": {
             "type": {
                 "enum": [

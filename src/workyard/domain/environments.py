@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from workyard.domain.limits import (
+    MAX_HOST_LENGTH,
+    MAX_HOSTS,
+    MAX_NAME_LENGTH,
+    MAX_PACKAGE_LENGTH,
+    MAX_PACKAGES,
+    MAX_SETUP_SCRIPT_BYTES,
+)
 from workyard.errors import InvalidRequestError
 
 __all__ = ["MAX_NAME_LENGTH", "MAX_SETUP_SCRIPT_BYTES", "validate_config"]
 
-MAX_NAME_LENGTH = 256
-MAX_SETUP_SCRIPT_BYTES = 64 * 1024
 _NETWORK_TYPES = ("unrestricted", "limited", "allowed_hosts")
 _PACKAGE_MANAGERS = ("apt", "pip", "npm")
 _CLOUD_FIELDS = ("networking", "packages", "setup_script")
@@ -53,9 +59,7 @@ def _networking(raw: Any) -> dict[str, Any]:
     result: dict[str, Any] = {"type": kind}
     hosts = raw.get("allowed_hosts")
     if hosts is not None:
-        if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
-            raise _bad("allowed_hosts must be an array of host names", f"{param}.allowed_hosts")
-        result["allowed_hosts"] = hosts
+        result["allowed_hosts"] = _hosts(hosts, f"{param}.allowed_hosts")
     if kind == "allowed_hosts" and not hosts:
         raise _bad(
             "allowed_hosts is required and must be non-empty for networking.type allowed_hosts",
@@ -79,15 +83,39 @@ def _packages(raw: Any) -> dict[str, list[str]]:
             continue
         if manager not in _PACKAGE_MANAGERS:
             raise _bad(f"packages may only contain {', '.join(_PACKAGE_MANAGERS)}", param)
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise _bad(f"packages.{manager} must be an array of strings", f"{param}.{manager}")
-        result[manager] = names
+        result[manager] = _strings(
+            names, f"{param}.{manager}", MAX_PACKAGES, MAX_PACKAGE_LENGTH, f"packages.{manager}"
+        )
     return result
+
+
+def _hosts(raw: Any, param: str) -> list[str]:
+    hosts = _strings(raw, param, MAX_HOSTS, MAX_HOST_LENGTH, "allowed_hosts")
+    if not all(hosts):
+        raise _bad("allowed_hosts must be an array of host names", param)
+    return hosts
+
+
+def _strings(raw: Any, param: str, max_items: int, max_length: int, what: str) -> list[str]:
+    """An array of at most ``max_items`` strings of at most ``max_length`` characters each."""
+    if not isinstance(raw, list):
+        raise _bad(f"{what} must be an array of strings", param)
+    if len(raw) > max_items:  # first: the count alone decides, however long the array
+        raise _bad(f"{what} may hold at most {max_items} entries, got {len(raw)}", param)
+    if not all(isinstance(s, str) for s in raw):
+        raise _bad(f"{what} must be an array of strings", param)
+    for n, entry in enumerate(raw):
+        if len(entry) > max_length:
+            raise _bad(f"{what}[{n}] must be at most {max_length} characters long", f"{param}[{n}]")
+    return raw
 
 
 def _setup_script(raw: Any) -> str:
     if not isinstance(raw, str):
         raise _bad("setup_script must be a string", "config.setup_script")
-    if len(raw.encode()) > MAX_SETUP_SCRIPT_BYTES:
+    # a character is 1 to 4 UTF-8 bytes: the length alone decides most cases without encoding
+    if len(raw) > MAX_SETUP_SCRIPT_BYTES or (
+        4 * len(raw) > MAX_SETUP_SCRIPT_BYTES and len(raw.encode()) > MAX_SETUP_SCRIPT_BYTES
+    ):
         raise _bad("setup_script must be at most 64 KiB", "config.setup_script")
     return raw

@@ -1,15 +1,21 @@
 """Session events: validation of what clients send. Pure.
 
 Input types (``user.*``) come from users; worker types (``agent.*``, ``session.error``,
-``system.message``) come from workers. Every event's JSON is at most 1 MiB.
+``system.message``) come from workers. Sizes are bounded per event and per request
+(``domain/limits.py``).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from workyard.domain.limits import (
+    MAX_EVENT_BYTES,
+    MAX_EVENTS_PER_REQUEST,
+    MAX_EVENTS_REQUEST_BYTES,
+    json_size_within,
+)
 from workyard.errors import InvalidRequestError
 
 __all__ = [
@@ -21,8 +27,6 @@ __all__ = [
     "validate_events",
 ]
 
-MAX_EVENTS_PER_REQUEST = 100
-MAX_EVENT_BYTES = 1024 * 1024
 USER_TYPES = frozenset({"user.message", "user.interrupt"})
 WORKER_TYPES = frozenset(
     {"agent.message", "agent.tool_use", "agent.tool_result", "session.error", "system.message"}
@@ -47,19 +51,32 @@ def validate_events(raw: Any, param: str = "events") -> list[EventDraft]:
         raise _bad(f"{param} must be an array of events", param)
     if not 1 <= len(raw) <= MAX_EVENTS_PER_REQUEST:
         raise _bad(f"{param} must hold 1 to {MAX_EVENTS_PER_REQUEST} events", param)
-    return [_event(item, f"{param}[{n}]") for n, item in enumerate(raw)]
+    drafts: list[EventDraft] = []
+    left = MAX_EVENTS_REQUEST_BYTES
+    for n, item in enumerate(raw):
+        draft, size = _event(item, f"{param}[{n}]")
+        left -= size
+        if left < 0:
+            raise _bad(
+                f"{param} may hold at most {MAX_EVENTS_REQUEST_BYTES // 2**20} MiB of events "
+                "in one request",
+                param,
+            )
+        drafts.append(draft)
+    return drafts
 
 
-def _event(raw: Any, param: str) -> EventDraft:
+def _event(raw: Any, param: str) -> tuple[EventDraft, int]:
     if not isinstance(raw, dict):
         raise _bad(f"{param} must be an object with a type", param)
     kind = raw.get("type")
     if not isinstance(kind, str) or (kind not in USER_TYPES and kind not in WORKER_TYPES):
         known = ", ".join(sorted(USER_TYPES | WORKER_TYPES))
         raise _bad(f"{param}.type must be one of {known}", f"{param}.type")
-    if len(json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode()) > MAX_EVENT_BYTES:
-        raise _bad(f"{param} is larger than 1 MiB", param)
-    return EventDraft(kind, _fields(kind, raw, param))
+    size = json_size_within(raw, MAX_EVENT_BYTES)
+    if size is None:
+        raise _bad(f"{param} is larger than {MAX_EVENT_BYTES // 2**20} MiB as JSON", param)
+    return EventDraft(kind, _fields(kind, raw, param)), size
 
 
 def _fields(kind: str, raw: dict[str, Any], param: str) -> dict[str, Any]:

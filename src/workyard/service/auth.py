@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from workyard.clock import Clock, Instant
+from workyard.domain.limits import quote
 from workyard.domain.models import TokenKind, TokenRecord
 from workyard.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from workyard.ids import new_id
@@ -34,7 +35,9 @@ def parse_duration(text: str) -> int:
     """Seconds in ``30d``, ``12h``, ``90m``, ``45s`` or ``2w``."""
     m = _DURATION_RE.match(text.strip())
     if m is None or int(m.group(1)) == 0:
-        raise ValueError(f"invalid duration {text!r}: use a positive number and s, m, h, d or w")
+        raise ValueError(
+            f"invalid duration {quote(text)}: use a positive number and s, m, h, d or w"
+        )
     return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
 
 

@@ -17,7 +17,7 @@ from workyard.service.auth import Principal
 from workyard.service.keeper import IndexKeeper
 from workyard.service.notifier import Notifier
 from workyard.service.readiness import ReadinessIndex
-from workyard.store import Replace, Store, WorkChange, Write
+from workyard.store import Replace, Store, WorkChange, Write, idempotency
 
 __all__ = ["QueueStats", "WorkQueue"]
 
@@ -160,7 +160,8 @@ class WorkQueue:
             due = await self.store.due_work(now, _EXPIRE_BATCH)
             for item in due:
                 expired = replace(wm.expire(item, now), version=item.version + 1)
-                await self.commit([Replace(expired, item.version)], [(item, expired)])
+                with idempotency.suspended():  # not the current request's own write
+                    await self.commit([Replace(expired, item.version)], [(item, expired)])
             if len(due) < _EXPIRE_BATCH:
                 # Whatever the index still holds at or before now, the store no longer has.
                 self.index.forget_due(now)

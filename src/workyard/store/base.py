@@ -9,6 +9,7 @@ from typing import Protocol
 from workyard.clock import Instant
 from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
+from workyard.store.idempotency import IdempotencyClaim, StoredResponse
 
 __all__ = [
     "ChangeFeed",
@@ -249,3 +250,18 @@ class Store(Protocol):
 
     async def recent_pollers(self, environment_id: str, since: Instant) -> set[str]: ...
     async def forget_pollers(self, before: Instant) -> None: ...
+
+    # idempotency keys (a keyed request's first commit inserts its key: store/idempotency.py)
+    async def get_idempotency(
+        self, token_id: str, key: str, expired_before: Instant
+    ) -> StoredResponse | None:
+        """The key's row unless it was created at or before ``expired_before``."""
+        ...
+
+    async def finish_idempotency(self, claim: IdempotencyClaim, status: int, body: bytes) -> None:
+        """Record the response of the request that holds ``claim``."""
+        ...
+
+    async def prune_idempotency(self, expired_before: Instant, limit: int) -> int:
+        """Delete up to ``limit`` expired keys; return how many."""
+        ...

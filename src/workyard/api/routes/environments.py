@@ -11,8 +11,9 @@ from starlette.responses import Response
 from workyard.api import wire
 from workyard.api.inputs import body_str, path_id, query_bool, query_ts, read_body
 from workyard.api.routes.common import authenticate, json_response, pagination, services
-from workyard.domain.environments import MAX_NAME_LENGTH, validate_config
-from workyard.domain.metadata import validate_metadata
+from workyard.domain.environments import validate_config
+from workyard.domain.limits import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
+from workyard.domain.metadata import validate_metadata, validate_patch
 from workyard.errors import InvalidRequestError
 from workyard.service.environments import EnvironmentChanges
 from workyard.store import EnvironmentFilter
@@ -20,7 +21,7 @@ from workyard.store import EnvironmentFilter
 __all__ = ["router"]
 
 router = APIRouter(tags=["environments"])
-_MAX_DESCRIPTION = 2048
+_MAX_DESCRIPTION = MAX_DESCRIPTION_LENGTH
 
 
 def _config(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -78,6 +79,8 @@ async def update_environment(request: Request, environment_id: str) -> Response:
     )
     if changes.metadata is not None and not isinstance(changes.metadata, dict):
         raise InvalidRequestError("metadata must be an object", param="metadata")
+    if changes.metadata is not None:
+        validate_patch(changes.metadata)  # 400 before 404
     env_id = path_id("env", environment_id, "Environment")
     env = await services(request).environments.update(principal, env_id, changes)
     return json_response(wire.environment(env))

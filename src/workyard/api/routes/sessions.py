@@ -9,8 +9,10 @@ from starlette.responses import Response
 from workyard.api import wire
 from workyard.api.inputs import body_str, path_id, query_bool, query_str, query_ts, read_body
 from workyard.api.routes.common import authenticate, json_response, pagination, services
+from workyard.domain.agents import validate_agent
 from workyard.domain.events import USER_TYPES, validate_events
-from workyard.domain.metadata import validate_metadata
+from workyard.domain.limits import MAX_TITLE_LENGTH, clip
+from workyard.domain.metadata import validate_metadata, validate_patch
 from workyard.domain.models import WorkState
 from workyard.errors import InvalidRequestError, NotFoundError
 from workyard.ids import is_id
@@ -20,7 +22,7 @@ from workyard.store import SessionFilter
 __all__ = ["router"]
 
 router = APIRouter(tags=["sessions"])
-_MAX_TITLE = 1024
+_MAX_TITLE = MAX_TITLE_LENGTH
 _STATES_BY_STATUS = {
     "rescheduling": (WorkState.QUEUED,),
     "running": (WorkState.STARTING, WorkState.ACTIVE, WorkState.STOPPING),
@@ -35,9 +37,7 @@ async def create_session(request: Request) -> Response:
     env_id = body_str(body, "environment_id", required=True)
     title = body_str(body, "title", nullable=True, max_len=_MAX_TITLE)
     metadata = validate_metadata(body["metadata"]) if body.get("metadata") is not None else {}
-    agent = body.get("agent")
-    if agent is not None and not isinstance(agent, str | dict):
-        raise InvalidRequestError("agent must be an agent id string or an object", param="agent")
+    agent = validate_agent(body.get("agent"))
     initial = body.get("initial_events")
     drafts = [] if initial is None else validate_events(initial, "initial_events")
     for n, draft in enumerate(drafts):
@@ -46,7 +46,7 @@ async def create_session(request: Request) -> Response:
                 "initial_events may only hold user events", param=f"initial_events[{n}].type"
             )
     if not is_id("env", env_id):
-        raise NotFoundError(f"Environment {env_id[:80]} not found.", param="environment_id")
+        raise NotFoundError(f"Environment {clip(env_id)} not found.", param="environment_id")
     session = await services(request).sessions.create(
         principal, env_id, agent, title, metadata, drafts
     )
@@ -104,6 +104,8 @@ async def update_session(request: Request, session_id: str) -> Response:
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidRequestError("metadata must be an object", param="metadata")
+    if metadata is not None:
+        validate_patch(metadata)  # 400 before 404
     sid = path_id("sess", session_id, "Session")
     changes = SessionChanges(title=title, metadata=metadata)
     session = await services(request).sessions.update(principal, sid, changes)

@@ -18,6 +18,7 @@ from workyard.api.inputs import (
 from workyard.api.routes.common import authenticate, json_response, pagination, services
 from workyard.clock import Instant, format_ts, parse_ts
 from workyard.domain import work as wm
+from workyard.domain.metadata import validate_patch
 from workyard.domain.models import WorkItem, WorkState
 from workyard.errors import InvalidRequestError
 
@@ -86,6 +87,8 @@ async def update_work(request: Request, environment_id: str, work_id: str) -> Re
     principal = await authenticate(request)
     body = await read_body(request)
     patch = body.get("metadata")
+    if patch is not None:
+        validate_patch(patch)  # 400 before 404 (spec/work.md §3); the key count needs the item
     env_id = path_id("env", environment_id, "Environment")
     queue = services(request).queue
     if patch is None:

@@ -82,3 +82,15 @@ CREATE TABLE events (
 CREATE INDEX events_by_session ON events (session_id, id);
 
 CREATE INDEX work_by_state ON work_items (environment_id, state, id);
+
+CREATE TABLE idempotency_keys (
+    token_id TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    request_hash TEXT NOT NULL,
+    status INTEGER,
+    body BYTEA,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (token_id, key)
+);
+
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);

@@ -31,7 +31,9 @@ from workyard.store.base import (
     WorkChange,
     Write,
 )
+from workyard.store.idempotency import pending_claim
 from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_changes
+from workyard.store.postgres.idempotency import IdempotencyKeys
 from workyard.store.postgres.migrate import migrate
 from workyard.store.postgres.queries import Q
 from workyard.store.postgres.snapshot import read_snapshot
@@ -70,7 +72,7 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     session ``SET``s; transactions are always closed), so skip asyncpg's reset round trip."""
 
 
-class PostgresStore:
+class PostgresStore(IdempotencyKeys):
     """``Store`` on PostgreSQL ≥ 14."""
 
     replicated = True
@@ -175,7 +177,8 @@ class PostgresStore:
     # writes ----------------------------------------------------------------------------------
     async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
         sessions = sessions_with_events(writes)
-        if not sessions and len(changes) <= _NOTIFY_CHUNK:
+        claim = pending_claim(writes)
+        if claim is None and not sessions and len(changes) <= _NOTIFY_CHUNK:
             feed = {"channel": self.channel, "origin": self.origin}
             single = one_statement(writes, changes, feed)
             if single is not None:
@@ -190,6 +193,7 @@ class PostgresStore:
                     return await apply_write(conn, writes[0])
         try:
             async with self._conn() as conn, conn.transaction():
+                await self._claim_key(conn, claim)
                 for write in writes:
                     if not await apply_write(conn, write):
                         raise _Rollback()
@@ -197,6 +201,8 @@ class PostgresStore:
         except _Rollback:
             return False
         self._written.remember(writes)
+        if claim is not None:
+            claim.written = True
         return True
 
     async def _notify(

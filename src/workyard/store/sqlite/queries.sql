@@ -233,3 +233,27 @@ DELETE FROM events WHERE session_id = :session_id;
 
 -- name: export_events
 SELECT * FROM events WHERE id > :after ORDER BY id LIMIT :limit;
+
+-- idempotency keys (migration 0006) -----------------------------------------------------------
+
+-- name: claim_idempotency_key
+INSERT INTO idempotency_keys (token_id, key, request_hash, status, body, created_at)
+VALUES (:token_id, :key, :request_hash, NULL, NULL, :created_at)
+ON CONFLICT (token_id, key) DO UPDATE SET
+    request_hash = excluded.request_hash, status = NULL, body = NULL,
+    created_at = excluded.created_at
+WHERE idempotency_keys.created_at <= :expired_before;
+
+-- name: get_idempotency_key
+SELECT request_hash, status, body, created_at FROM idempotency_keys
+WHERE token_id = :token_id AND key = :key AND created_at > :expired_before;
+
+-- name: finish_idempotency_key
+UPDATE idempotency_keys SET status = :status, body = :body
+WHERE token_id = :token_id AND key = :key AND request_hash = :request_hash AND status IS NULL;
+
+-- name: prune_idempotency_keys
+DELETE FROM idempotency_keys WHERE rowid IN (
+    SELECT rowid FROM idempotency_keys WHERE created_at <= :expired_before
+    ORDER BY created_at LIMIT :limit
+);

@@ -75,3 +75,15 @@ CREATE TABLE events (
 CREATE INDEX events_by_session ON events (session_id, id);
 
 CREATE INDEX work_by_state ON work_items (environment_id, state, id);
+
+CREATE TABLE idempotency_keys (
+    token_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    status INTEGER,
+    body BLOB,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (token_id, key)
+);
+
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);

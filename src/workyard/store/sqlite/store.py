@@ -35,10 +35,12 @@ from workyard.store.base import (
     WorkChange,
     Write,
 )
+from workyard.store.idempotency import IdempotencyClaim, pending_claim
 from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
 from workyard.store.sqlite.cache import WorkCache
 from workyard.store.sqlite.checkpoint import Checkpointer
+from workyard.store.sqlite.idempotency import IdempotencyKeys
 from workyard.store.sqlite.migrate import migrate
 from workyard.store.window import merge_scans, window
 
@@ -69,7 +71,7 @@ class _Guarded:
         return self._conn
 
 
-class SqliteStore:
+class SqliteStore(IdempotencyKeys):
     """``Store`` on a single SQLite file."""
 
     replicated = False
@@ -141,20 +143,28 @@ class SqliteStore:
     async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
         db, cache = self._db, self._work_cache
         cache.check_own()
+        claim = pending_claim(writes)
         work: list[dict[str, Any]] = []  # the work rows written, as the database now holds them
-        if len(writes) == 1:  # one statement is its own transaction: no BEGIN/COMMIT round
+        if len(writes) == 1 and claim is None:  # one statement is its own transaction
             if not self._apply(db, writes[0], work):
                 return False
-        elif not self._transaction(db, writes, work):
+        elif not self._transaction(db, writes, work, claim):
             return False
+        if claim is not None:
+            claim.written = True
         cache.put([codec.work_from_row(row) for row in work])
         return True
 
     def _transaction(
-        self, db: _Guarded, writes: Sequence[Write], work: list[dict[str, Any]]
+        self,
+        db: _Guarded,
+        writes: Sequence[Write],
+        work: list[dict[str, Any]],
+        claim: IdempotencyClaim | None,
     ) -> bool:
         db.execute("BEGIN IMMEDIATE")
         try:
+            self._claim_key(db, claim)
             for write in writes:
                 if not self._apply(db, write, work):
                     db.execute("ROLLBACK")
