@@ -102,11 +102,18 @@ def start_worker(
     environment_id: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> WorkerProcess:
-    """``workyard worker run`` with ``--url``/``--token`` of ``server`` and ``--worker-id name``."""
+    """``workyard worker run`` with ``--url``/``--token`` of ``server`` and ``--worker-id name``.
+
+    The variables of ``env`` that are not the worker's own settings reach the command through
+    ``--pass-env`` (a command gets only a minimal environment otherwise).
+    """
     argv = [*workyard_command(), "worker", "run", "--url", server.url, "--token", server.token]
     argv += ["--worker-id", name]
     if environment_id is not None:
         argv += ["--environment", environment_id]
+    for variable in env or {}:
+        if not variable.startswith(("WORKYARD_", "QODER_", "PYTHON")):
+            argv += ["--pass-env", variable]
     argv += [*options, "--", *command]
     log_path = log_dir / f"worker-{name}.log"
     with log_path.open("ab") as log:
