@@ -161,9 +161,9 @@ class ItemEnv:
 
 
 def _reason(ctx: WorkContext) -> str:
-    if not ctx.stopping.is_set():
-        return "exited"
-    return "shutdown" if ctx.stop_reason == "shutdown" else "stopped"
+    if ctx.stopping.is_set():
+        return "shutdown" if ctx.stop_reason == "shutdown" else "stopped"
+    return "shutdown" if ctx.input_closed.is_set() else "exited"
 
 
 async def recover_orphans(
