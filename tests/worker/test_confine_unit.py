@@ -110,3 +110,4 @@ def test_the_sandbox_binds_only_the_work_directory_writable(tmp_path: Path) -> N
     binds = [argv[i + 1] for i, a in enumerate(argv) if a == "--bind"]
     assert binds == [str(home / "w")]
     assert argv[-2:] == ["--", "agent"]
+    assert argv[-5:-3] == ["--", "env"] and argv[-3].startswith("--default-signal=TERM,INT")

@@ -35,7 +35,7 @@ def test_a_command_runs_in_a_fresh_work_directory_with_little_environment_betwee
         "echo made > result.txt; echo hello; exit 3"
     )
     pre = "sh -c 'pwd > \"$OUT/pre.pwd\"; echo from-pre > seed'"
-    post = "sh -c 'env -0 > \"$OUT/post.env\"; ls > \"$OUT/post.ls\"'"
+    post = 'sh -c \'env -0 > "$OUT/post.env"; ls > "$OUT/post.ls"\''
     with api(server) as client, workers() as started:
         env = self_hosted(client)
         session = client.sessions.create(env.id)
@@ -186,9 +186,7 @@ def test_hooks_that_fail_or_hang_stop_the_item_with_a_reason(
     out, root = tmp_path / "out", tmp_path / "work"
     out.mkdir()
     # The first call exits 4; the second hangs until the hook timeout kills it.
-    pre = (
-        "sh -c 'if [ -e \"$OUT/once\" ]; then exec sleep 600; fi; touch \"$OUT/once\"; exit 4'"
-    )
+    pre = 'sh -c \'if [ -e "$OUT/once" ]; then exec sleep 600; fi; touch "$OUT/once"; exit 4\''
     with api(server) as client, workers() as started:
         env = self_hosted(client)
         first = client.sessions.create(env.id)

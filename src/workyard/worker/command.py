@@ -128,7 +128,9 @@ class CommandHandler:
         if self.sandbox is not None and item.workdir is not None:
             argv = self.sandbox.wrap(argv, item.workdir)
         try:
-            child = await spawn(argv, env=item.env, cwd=item.workdir)
+            child = await spawn(
+                argv, env=item.env, cwd=item.workdir, ignore_signals=self.sandbox is not None
+            )
         except OSError as exc:  # the supervisor itself could not start
             message = f"cannot run {self.argv[0]}: {exc.strerror or exc}"
             ctx.output("stderr", message)

@@ -62,12 +62,16 @@ async def spawn(
     stdin: int | None = asyncio.subprocess.PIPE,
     stdout: int | None = asyncio.subprocess.PIPE,
     stderr: int | None = asyncio.subprocess.PIPE,
+    ignore_signals: bool = False,
 ) -> Child:
-    """Start ``argv`` under a supervisor (raises ``OSError`` when even that cannot start)."""
+    """Start ``argv`` under a supervisor (raises ``OSError`` when even that cannot start).
+
+    ``ignore_signals``: ``argv`` starts with the worker's signals ignored (a sandbox launcher).
+    """
     read_end, write_end = os.pipe()  # both close-on-exec; the supervisor gets read_end only
     try:
         proc = await asyncio.create_subprocess_exec(
-            *supervisor_argv(read_end, argv),
+            *supervisor_argv(read_end, argv, ignore_signals=ignore_signals),
             stdin=stdin,
             stdout=stdout,
             stderr=stderr,

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from workyard.worker.supervise import SIGNALS
+
 __all__ = ["SANDBOXES", "Bwrap", "SandboxError", "find_bwrap"]
 
 SANDBOXES = ("none", "bwrap")
@@ -53,7 +55,10 @@ class Bwrap:
         args += ["--unshare-pid", "--unshare-ipc", "--die-with-parent"]
         if not self.network:
             args.append("--unshare-net")
-        return [*args, "--", *argv]
+        # bwrap is started with the worker's signals ignored (it must outlive a SIGTERM or a
+        # SIGINT to its process group); the command gets them back at their defaults.
+        restore = ",".join(sig.name.removeprefix("SIG") for sig in SIGNALS)
+        return [*args, "--", "env", f"--default-signal={restore}", "--", *argv]
 
 
 def _masks(paths: Iterable[Path], workdir: Path) -> Iterable[str]:

@@ -11,7 +11,9 @@ ignore or reset ``PR_SET_PDEATHSIG`` — and to itself.
 Signals the worker sends to the group (the cancel signal, SIGINT on a ``user.interrupt``) reach the
 command directly; the supervisor catches them with a handler that does nothing, so it stays to
 report the exit status (a caught signal goes back to its default in the command, unlike an ignored
-one). This file imports nothing from workyard: it runs with ``-I -S`` for a fast start.
+one). Under a sandbox the launcher (``bwrap``) is started with those signals ignored, so that it
+outlives them, and ``env --default-signal`` restores them for the command it runs. This file
+imports nothing from workyard: it runs with ``-I -S`` for a fast start.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-__all__ = ["main", "supervisor_argv"]
+__all__ = ["IGNORING", "SIGNALS", "main", "supervisor_argv"]
 
-_CAUGHT = (
+SIGNALS = _CAUGHT = (
     signal.SIGTERM,
     signal.SIGINT,
     signal.SIGHUP,
@@ -36,9 +38,22 @@ _CAUGHT = (
 )
 
 
-def supervisor_argv(fd: int, argv: Sequence[str]) -> list[str]:
-    """The command line that runs ``argv`` under a supervisor watching pipe ``fd``."""
-    return [sys.executable, "-I", "-S", os.path.abspath(__file__), str(fd), "--", *argv]
+IGNORING = "--ignore-signals"
+
+
+def supervisor_argv(fd: int, argv: Sequence[str], *, ignore_signals: bool = False) -> list[str]:
+    """The command line that runs ``argv`` under a supervisor watching pipe ``fd``.
+
+    ``ignore_signals``: start ``argv`` with the signals the worker sends ignored (a sandbox's
+    launcher must survive them; it resets them to their defaults for the command inside).
+    """
+    flags = [IGNORING] if ignore_signals else []
+    return [sys.executable, "-I", "-S", os.path.abspath(__file__), *flags, str(fd), "--", *argv]
+
+
+def _ignore_signals() -> None:
+    for sig in _CAUGHT:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _nothing(signum: int, frame: FrameType | None) -> None:
@@ -78,15 +93,17 @@ def _quiet_stdio() -> None:
 
 
 def main(args: Sequence[str]) -> int:
+    ignoring = bool(args) and args[0] == IGNORING
+    args = args[1:] if ignoring else args
     if len(args) < 3 or args[1] != "--":
-        sys.stderr.write("usage: supervise.py FD -- COMMAND [ARGS]...\n")
+        sys.stderr.write("usage: supervise.py [--ignore-signals] FD -- COMMAND [ARGS]...\n")
         return 2
     fd, argv = int(args[0]), list(args[2:])
     for sig in _CAUGHT:
         signal.signal(sig, _nothing)
     threading.Thread(target=_watch, args=(fd,), daemon=True).start()
     try:
-        child = subprocess.Popen(argv, pass_fds=())
+        child = subprocess.Popen(argv, preexec_fn=_ignore_signals if ignoring else None)
     except OSError as exc:  # not found / not executable: answer like a shell would
         sys.stderr.write(f"cannot run {argv[0]}: {exc.strerror or exc}\n")
         return 127 if isinstance(exc, FileNotFoundError) else 126
