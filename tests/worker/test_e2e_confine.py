@@ -116,8 +116,7 @@ def test_sigkill_of_the_worker_kills_the_command_tree_and_the_next_worker_runs_p
 
         victim.signal(signal.SIGKILL)
         victim.wait()
-        for pid in pids:
-            wait_until(lambda pid=pid: process_dead(pid), f"process {pid} to die with the worker")
+        wait_until(lambda: all(process_dead(pid) for pid in pids), "the tree to die with it")
         assert (root / work_id).is_dir()  # nothing ran its post-run hook: the worker is dead
         assert not (out / "post-worker_killed").exists()
 
@@ -205,7 +204,9 @@ def test_hooks_that_fail_or_hang_stop_the_item_with_a_reason(
         assert {"worker_id": "prerun", "error": "pre-run hook timed out after 1s"} in metadata
         assert not (out / "ran").exists()  # the command never ran
         assert read_env(out / "post-pre_run_failed")["WORKYARD_EXIT_CODE"] == ""
-        assert sorted(p.name for p in root.iterdir()) == sorted([first.work_id, second.work_id])
+        assert sorted(p.name for p in root.iterdir()) == sorted(
+            [str(first.work_id), str(second.work_id)]
+        )
         assert worker.events("worker_max_items")[0]["handled"] == 2
         assert [e["timed_out"] for e in worker.events("hook") if e["hook"] == "pre-run"] == [
             False,
