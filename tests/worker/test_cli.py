@@ -123,3 +123,26 @@ def test_an_unknown_sandbox_is_a_usage_error() -> None:
     assert result.exit_code == 2
     assert "--sandbox" in result.output and "docker" in result.output
     assert "Traceback" not in result.output
+
+
+def test_help_documents_the_confinement_and_lifecycle_options() -> None:
+    result = runner.invoke(app, ["worker", "run", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for flag, variable in [
+        ("--pass-env", "WORKYARD_WORKER_PASS_ENV"),
+        ("--inherit-env", "WORKYARD_WORKER_INHERIT_ENV"),
+        ("--workdir", "WORKYARD_WORKER_WORKDIR"),
+        ("--keep-workdir", "WORKYARD_WORKER_KEEP_WORKDIR"),
+        ("--pre-run", "WORKYARD_WORKER_PRE_RUN"),
+        ("--post-run", "WORKYARD_WORKER_POST_RUN"),
+        ("--hook-timeout", "WORKYARD_WORKER_HOOK_TIMEOUT"),
+        ("--sandbox", "WORKYARD_WORKER_SANDBOX"),
+        ("--sandbox-network", "WORKYARD_WORKER_SANDBOX_NETWORK"),
+        ("--max-idle", "WORKYARD_WORKER_MAX_IDLE"),
+        ("--max-items", "WORKYARD_WORKER_MAX_ITEMS"),
+        ("--cancel-signal", "WORKYARD_WORKER_CANCEL_SIGNAL"),
+        ("--health-addr", "WORKYARD_WORKER_HEALTH_ADDR"),
+    ]:
+        assert flag in text and variable in text, flag
+    assert "WORKYARD_SESSION_TOKEN" in text
