@@ -3,8 +3,8 @@
 The worker starts ``python -I -S supervise.py FD -- COMMAND…`` in a new session and process group
 (``start_new_session``), holding the write end of a pipe whose read end is ``FD``. The supervisor
 runs the command in that same group, waits for it and exits with its status (dying of the same
-signal when the command was killed). A thread reads ``FD``: end of file means the worker is gone
-(however it died, SIGKILL included, the kernel closes its end), and the supervisor then sends
+signal when the command was killed). Meanwhile it watches ``FD``: end of file means the worker is
+gone (however it died, SIGKILL included, the kernel closes its end), and the supervisor then sends
 SIGKILL to the whole process group — the command, its children and grandchildren, even those that
 ignore or reset ``PR_SET_PDEATHSIG`` — and to itself.
 
@@ -18,17 +18,17 @@ imports nothing from workyard: it runs with ``-I -S`` for a fast start.
 
 from __future__ import annotations
 
+import errno
 import os
+import select
 import signal
-import subprocess
 import sys
-import threading
 from collections.abc import Sequence
 from types import FrameType
 
 __all__ = ["IGNORING", "SIGNALS", "main", "supervisor_argv"]
 
-SIGNALS = _CAUGHT = (
+SIGNALS = (
     signal.SIGTERM,
     signal.SIGINT,
     signal.SIGHUP,
@@ -51,27 +51,47 @@ def supervisor_argv(fd: int, argv: Sequence[str], *, ignore_signals: bool = Fals
     return [sys.executable, "-I", "-S", os.path.abspath(__file__), *flags, str(fd), "--", *argv]
 
 
-def _ignore_signals() -> None:
-    for sig in _CAUGHT:
-        signal.signal(sig, signal.SIG_IGN)
-
-
 def _nothing(signum: int, frame: FrameType | None) -> None:
     """A caught signal: the command (in the same group) got it too and decides."""
 
 
-def _watch(fd: int) -> None:
-    """Block until the worker's end of the pipe closes, then kill the whole group."""
-    while True:
+def _start(argv: Sequence[str], lifeline: int, ignoring: bool) -> tuple[int, OSError | None]:
+    """Fork and exec ``argv``; its pid, and the error when it could not be executed."""
+    report_r, report_w = os.pipe()  # close-on-exec: end of file means the exec worked
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child, until exec
         try:
-            data = os.read(fd, 1)
-        except InterruptedError:  # pragma: no cover - PEP 475 retries this already
-            continue
-        except OSError:
-            data = b""
-        if not data:
-            os.killpg(os.getpgrp(), signal.SIGKILL)
-            return
+            os.close(report_r)
+            os.close(lifeline)
+            for sig in SIGNALS:
+                signal.signal(sig, signal.SIG_IGN if ignoring else signal.SIG_DFL)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.execvp(argv[0], list(argv))
+        except OSError as exc:
+            os.write(report_w, f"{exc.errno}:{exc.strerror}".encode())
+        finally:
+            os._exit(127)
+    os.close(report_w)
+    with os.fdopen(report_r, "rb") as report:
+        failure = report.read()
+    if not failure:
+        return pid, None
+    os.waitpid(pid, 0)
+    number, _, message = failure.decode(errors="replace").partition(":")
+    return pid, OSError(int(number), message)
+
+
+def _wait(pid: int, lifeline: int, wake: int) -> int:
+    """Wait for the command; kill the whole group if the worker's end of the pipe closes."""
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        ready, _, _ = select.select([lifeline, wake], [], [])
+        if lifeline in ready and not os.read(lifeline, 1):
+            os.killpg(os.getpgrp(), signal.SIGKILL)  # the worker is gone: so is everything here
+        if wake in ready:
+            os.read(wake, 512)
 
 
 def _exit_like(returncode: int) -> int:
@@ -98,17 +118,19 @@ def main(args: Sequence[str]) -> int:
     if len(args) < 3 or args[1] != "--":
         sys.stderr.write("usage: supervise.py [--ignore-signals] FD -- COMMAND [ARGS]...\n")
         return 2
-    fd, argv = int(args[0]), list(args[2:])
-    for sig in _CAUGHT:
+    lifeline, argv = int(args[0]), list(args[2:])
+    for sig in SIGNALS:
         signal.signal(sig, _nothing)
-    threading.Thread(target=_watch, args=(fd,), daemon=True).start()
-    try:
-        child = subprocess.Popen(argv, preexec_fn=_ignore_signals if ignoring else None)
-    except OSError as exc:  # not found / not executable: answer like a shell would
-        sys.stderr.write(f"cannot run {argv[0]}: {exc.strerror or exc}\n")
-        return 127 if isinstance(exc, FileNotFoundError) else 126
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)  # a SIGCHLD wakes the select() below: no lost exit
+    signal.signal(signal.SIGCHLD, _nothing)
+    pid, error = _start(argv, lifeline, ignoring)
+    if error is not None:  # not found / not executable: answer like a shell would
+        sys.stderr.write(f"cannot run {argv[0]}: {error.strerror or error}\n")
+        return 127 if error.errno == errno.ENOENT else 126
     _quiet_stdio()
-    return _exit_like(child.wait())
+    return _exit_like(_wait(pid, lifeline, wake_r))
 
 
 if __name__ == "__main__":
