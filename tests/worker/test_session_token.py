@@ -25,7 +25,6 @@ import json, os, sys, urllib.request, urllib.error
 api = os.environ["WORKYARD_URL"] + "/api/v1/cloud"
 token = os.environ["WORKYARD_SESSION_TOKEN"]
 session = os.environ["WORKYARD_SESSION_ID"]
-env_id, work = os.environ["WORKYARD_ENVIRONMENT_ID"], os.environ["WORKYARD_WORK_ID"]
 
 MESSAGE = {"type": "agent.message", "content": [{"type": "text", "text": "x"}]}
 
@@ -44,7 +43,6 @@ results = {
     "session": call("GET", f"/sessions/{session}"),
     "events": call("GET", f"/sessions/{session}/events"),
     "send": call("POST", f"/sessions/{session}/events", {"events": [MESSAGE]}),
-    "work": call("GET", f"/environments/{env_id}/work/{work}"),
     "environments": call("GET", "/environments"),
     "sessions": call("GET", "/sessions"),
 }
