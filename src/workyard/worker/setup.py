@@ -21,7 +21,7 @@ from workyard.worker.hooks import Hook, HookError, parse_hook
 from workyard.worker.sandbox import SANDBOXES, Bwrap, SandboxError, find_bwrap
 from workyard.worker.workdir import WorkDirError, WorkDirs
 
-__all__ = ["RunnerOptions", "SetupError", "parse_signal", "prepare"]
+__all__ = ["Prepared", "RunnerOptions", "SetupError", "parse_signal", "prepare"]
 
 
 class SetupError(Exception):
