@@ -101,12 +101,22 @@ def start_worker(
     *options: str,
     environment_id: str | None = None,
     env: Mapping[str, str] | None = None,
+    pass_env: Sequence[str] | None = None,
 ) -> WorkerProcess:
-    """``workyard worker run`` with ``--url``/``--token`` of ``server`` and ``--worker-id name``."""
+    """``workyard worker run`` with ``--url``/``--token`` of ``server`` and ``--worker-id name``.
+
+    The variables of ``env`` that are not the worker's own settings reach the command through
+    ``--pass-env`` (a command gets only a minimal environment otherwise), or only those named
+    in ``pass_env``.
+    """
     argv = [*workyard_command(), "worker", "run", "--url", server.url, "--token", server.token]
     argv += ["--worker-id", name]
     if environment_id is not None:
         argv += ["--environment", environment_id]
+    names = pass_env if pass_env is not None else list(env or {})
+    for variable in names:
+        if not variable.startswith(("WORKYARD_", "QODER_", "PYTHON")):
+            argv += ["--pass-env", variable]
     argv += [*options, "--", *command]
     log_path = log_dir / f"worker-{name}.log"
     with log_path.open("ab") as log:
@@ -148,3 +158,33 @@ def process_gone(pid: int) -> bool:
 
 def sh(script: str) -> list[str]:
     return ["sh", "-c", script]
+
+
+def process_dead(pid: int) -> bool:
+    """True when ``pid`` runs no more: gone, or a zombie nobody reaped yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] in {"Z", "X"}
+
+
+def live_pids_running(marker: str) -> list[int]:
+    """The live processes whose command line contains ``marker``."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in cmdline and not process_dead(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """An ``env -0`` dump as a dict."""
+    pairs = (item.split("=", 1) for item in path.read_bytes().decode().split("\0") if "=" in item)
+    return dict(pairs)

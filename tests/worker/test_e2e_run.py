@@ -102,7 +102,13 @@ def test_a_command_runs_and_its_exit_code_is_recorded(
             line.split("=", 1) for line in (out / "env").read_text().splitlines() if "=" in line
         )
         assert variables["WORKYARD_URL"] == server.url
-        assert variables["WORKYARD_TOKEN"] == server.token
+        # The item's credential, or the worker's token from a server that gives none (each path
+        # is pinned down in test_session_token.py and test_fallback_inprocess.py).
+        if "WORKYARD_SESSION_TOKEN" in variables:
+            assert "WORKYARD_TOKEN" not in variables
+            assert variables["WORKYARD_SESSION_TOKEN"] != server.token
+        else:
+            assert variables["WORKYARD_TOKEN"] == server.token
         assert variables["WORKYARD_ENVIRONMENT_ID"] == env.id
         assert variables["WORKYARD_WORK_ID"] == item.id
         assert variables["WORKYARD_SESSION_ID"] == session.id

@@ -8,11 +8,12 @@ is wrong; 128 + N when a second signal N forced it to kill its commands and exit
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -26,9 +27,31 @@ from workyard.cli.common import (
     resolve_token,
     resolve_url,
 )
+from workyard.cli.worker_options import (
+    CancelSignalOption,
+    HealthAddrOption,
+    HookTimeoutOption,
+    InheritEnvOption,
+    KeepWorkdirOption,
+    MaxIdleOption,
+    MaxItemsOption,
+    PassEnvOption,
+    PostRunOption,
+    PreRunOption,
+    Sandbox,
+    SandboxNetwork,
+    SandboxNetworkOption,
+    SandboxOption,
+    WorkdirOption,
+    opt,
+)
 from workyard.client import AsyncClient
+from workyard.client._base import API_PREFIX
 from workyard.errors import WorkyardError
-from workyard.worker import CommandHandler, StatusLog, Worker
+from workyard.worker import StatusLog, Worker
+from workyard.worker.health import HealthServer, parse_addr
+from workyard.worker.item_env import recover_orphans
+from workyard.worker.setup import Prepared, RunnerOptions, SetupError, prepare
 
 __all__ = ["LogFormat", "app", "run"]
 
@@ -45,7 +68,7 @@ class _Options:
     url: str
     token: str
     environment_id: str
-    argv: list[str]
+    runner: RunnerOptions
     concurrency: int
     worker_id: str | None
     ttl: int
@@ -54,12 +77,12 @@ class _Options:
     once: bool
     until_empty: bool
     log_format: LogFormat
-    events: bool = True
+    max_items: int | None = None
+    max_idle: float | None = None
+    health_addr: tuple[str, int] | None = None
 
 
-def _opt(*names: str, env: str, help: str, **kwargs: Any) -> Any:
-    """An option read from ``--flag`` or, when absent, from the environment variable ``env``."""
-    return typer.Option(*names, envvar=env, show_envvar=True, help=help, **kwargs)
+_opt = opt
 
 
 @app.command("run", context_settings={"allow_interspersed_args": False, "max_content_width": 100})
@@ -69,10 +92,11 @@ def run(
         typer.Argument(
             metavar="COMMAND",
             help="The program to run for each session (after `--`). It gets the session's JSON as "
-            "the first line of stdin (see --events) and WORKYARD_URL, WORKYARD_TOKEN, "
-            "WORKYARD_ENVIRONMENT_ID, WORKYARD_WORK_ID, WORKYARD_SESSION_ID, WORKYARD_WORKER_ID "
-            "and WORKYARD_EVENTS in its environment; its exit code is recorded as the item's "
-            "exit_code metadata.",
+            "the first line of stdin (see --events) and WORKYARD_URL, WORKYARD_SESSION_TOKEN (its "
+            "item's credential; the worker's token, as WORKYARD_TOKEN, only from a server that "
+            "gives none), WORKYARD_ENVIRONMENT_ID, WORKYARD_WORK_ID, WORKYARD_SESSION_ID, "
+            "WORKYARD_WORKER_ID and WORKYARD_EVENTS in its environment; its exit code is recorded "
+            "as the item's exit_code metadata.",
             show_default=False,
         ),
     ],
@@ -167,6 +191,19 @@ def run(
             case_sensitive=False,
         ),
     ] = LogFormat.text,
+    pass_env: PassEnvOption = None,
+    inherit_env: InheritEnvOption = False,
+    workdir: WorkdirOption = None,
+    keep_workdir: KeepWorkdirOption = False,
+    pre_run: PreRunOption = None,
+    post_run: PostRunOption = None,
+    hook_timeout: HookTimeoutOption = 300.0,
+    sandbox: SandboxOption = Sandbox.none,
+    sandbox_network: SandboxNetworkOption = SandboxNetwork.on,
+    max_idle: MaxIdleOption = None,
+    max_items: MaxItemsOption = None,
+    cancel_signal: CancelSignalOption = "SIGTERM",
+    health_addr: HealthAddrOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
     data_dir: DataDirOption = None,
@@ -181,15 +218,35 @@ def run(
     """
     if once and until_empty:
         raise typer.BadParameter("--once and --until-empty exclude each other")
+    if once and max_items is not None:
+        raise typer.BadParameter("--once and --max-items exclude each other")
+    resolved_dir = resolve_data_dir(data_dir)
     try:
-        resolved_token = resolve_token(token, resolve_data_dir(data_dir))
-    except CliError as exc:
+        resolved_token = resolve_token(token, resolved_dir)
+        address = None if health_addr is None else parse_addr(health_addr)
+    except (CliError, ValueError) as exc:
         fail(str(exc))
+    runner = RunnerOptions(
+        list(command),
+        grace=grace,
+        events=events,
+        pass_env=tuple(pass_env or ()),
+        inherit_env=inherit_env,
+        workdir=workdir,
+        keep_workdir=keep_workdir,
+        pre_run=pre_run,
+        post_run=post_run,
+        hook_timeout=hook_timeout,
+        sandbox=sandbox.value,
+        sandbox_network=sandbox_network == SandboxNetwork.on,
+        cancel_signal=cancel_signal,
+        data_dir=resolved_dir,
+    )
     options = _Options(
         resolve_url(url),
         resolved_token,
         environment,
-        list(command),
+        runner,
         concurrency,
         worker_id,
         ttl,
@@ -198,9 +255,19 @@ def run(
         once,
         until_empty,
         log_format,
-        events,
+        max_items,
+        max_idle,
+        address,
     )
-    raise typer.Exit(asyncio.run(_run(options)))
+    try:
+        prepared = prepare(runner)
+    except SetupError as exc:
+        fail(str(exc))
+    try:
+        code = asyncio.run(_run(options, prepared))
+    finally:
+        prepared.cleanup()
+    raise typer.Exit(code)
 
 
 class _Signals:
@@ -224,17 +291,30 @@ class _Signals:
             loop.remove_signal_handler(sig)
 
 
-async def _run(options: _Options) -> int:
+async def _run(options: _Options, prepared: Prepared) -> int:
     try:
         client = AsyncClient(options.url, options.token)
     except ValueError as exc:  # a malformed URL
         fail(str(exc))
+    log = StatusLog(options.log_format.value)
+    for name in prepared.policy.leaks(os.environ, options.token):
+        log.emit("pass_env_refused", f"--pass-env {name}: it carries the worker's token — not "
+                 "passed", level="warning", name=name)  # fmt: skip
+    if prepared.workdirs is not None:
+        await recover_orphans(
+            prepared.workdirs,
+            prepared.post_run,
+            prepared.policy,
+            url=client.config.base_url.removesuffix(API_PREFIX),
+            worker_token=options.token,
+            log=log,
+        )
     async with client:
         try:
             worker = Worker(
                 client,
                 options.environment_id,
-                CommandHandler(options.argv, grace=options.grace, events=options.events),
+                prepared.handler,
                 concurrency=options.concurrency,
                 ttl=options.ttl,
                 worker_id=options.worker_id,
@@ -242,10 +322,13 @@ async def _run(options: _Options) -> int:
                 stop_check=options.stop_check,
                 once=options.once,
                 until_empty=options.until_empty,
-                log=StatusLog(options.log_format.value),
+                log=log,
+                max_items=options.max_items,
+                max_idle=options.max_idle,
             )
         except ValueError as exc:
             fail(str(exc))
+        health = await _health(worker, options.health_addr)
         handlers = _Signals(worker, (signal.SIGTERM, signal.SIGINT))
         try:
             await worker.run()
@@ -253,6 +336,26 @@ async def _run(options: _Options) -> int:
             return 1  # already logged as worker_fatal
         finally:
             handlers.remove()
+            if health is not None:
+                await health.close()
     if worker.forced:
         return 128 + (handlers.received or signal.SIGTERM)
     return 0
+
+
+async def _health(worker: Worker, address: tuple[str, int] | None) -> HealthServer | None:
+    """Start the health server (a one-line error when the address cannot be bound)."""
+    if address is None:
+        return None
+    server = HealthServer(worker, *address)
+    try:
+        await server.start()
+    except OSError as exc:
+        fail(f"--health-addr {address[0]}:{address[1]}: {exc.strerror or exc}")
+    worker.log.emit(
+        "health_listening",
+        f"health and metrics on http://{address[0]}:{server.port}/healthz and /metrics",
+        host=address[0],
+        port=server.port,
+    )
+    return server

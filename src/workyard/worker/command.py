@@ -1,10 +1,11 @@
 """The command runner: a handler that runs one program per work item.
 
-The program runs in its own session and process group (``start_new_session=True``), so a Ctrl-C
-at the worker's terminal does not reach it and the worker can signal everything it started at
-once. Its environment adds ``WORKYARD_URL``, ``WORKYARD_TOKEN``, ``WORKYARD_ENVIRONMENT_ID``,
-``WORKYARD_WORK_ID``, ``WORKYARD_SESSION_ID``, ``WORKYARD_WORKER_ID`` and ``WORKYARD_EVENTS``;
-each line it writes to stdout or stderr goes to the worker's log, prefixed with the work id.
+The program runs under a supervisor (:mod:`workyard.worker.supervise`) in its own session and
+process group: a Ctrl-C at the worker's terminal does not reach it, the worker signals everything
+it started at once, and when the worker dies — SIGKILL included — the supervisor kills the group.
+Its environment is minimal (:mod:`workyard.worker.environ`): the item's ``WORKYARD_*`` variables
+and credential, never the worker's token. Each line it writes to stdout or stderr goes to the
+worker's log, prefixed with the work id.
 
 With events (the default; see :mod:`workyard.worker.events`) its standard input is the session's
 JSON on the first line, then the session's ``user.message``/``user.interrupt`` events, old and
@@ -12,23 +13,24 @@ live, one JSON per line, open until the item ends; each stdout line is posted as
 (``events=False``, ``--no-events``) its standard input is the session's JSON followed by a
 newline, then end of file.
 
-A stop request closes stdin, sends SIGTERM to the process group and SIGKILL ``grace`` seconds later.
-Cancellation (a lost lease, a forced shutdown) sends SIGKILL at once. When the program exits,
-whatever it left running in its process group is killed too.
+A stop request closes stdin, sends the cancel signal (SIGTERM) to the process group and SIGKILL
+``grace`` seconds later; a worker shutdown closes stdin at once. Cancellation (a lost lease, a
+forced shutdown) sends SIGKILL at once. When the program exits, whatever it left running in its
+process group is killed too. Around it (see :class:`workyard.worker.item_env.ItemEnv`): a fresh
+work directory, the pre-run and post-run hooks, the sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
-from workyard.client._base import API_PREFIX
 from workyard.linesafe import line_safe_json
 from workyard.worker.context import WorkContext
+from workyard.worker.environ import EnvPolicy
 from workyard.worker.events import (
     STDERR_TAIL,
     InputFeed,
@@ -36,51 +38,17 @@ from workyard.worker.events import (
     exit_error_event,
     stdout_event,
 )
+from workyard.worker.hooks import Hook
+from workyard.worker.item_env import End, ItemEnv, Surroundings
+from workyard.worker.lines import LineSplitter, drain, pump, shell_exit_code
+from workyard.worker.process import Child, spawn
+from workyard.worker.sandbox import Bwrap
+from workyard.worker.workdir import WorkDirs
 
 __all__ = ["CommandHandler", "LineSplitter", "shell_exit_code"]
 
-_CHUNK = 65536
-_MAX_LINE = 65536
 _EVENT_LINE = 900 * 1024  # with events, a stdout line (one event) may be this long
-_OUTPUT_DRAIN_SECONDS = 5.0  # after exit, how long a pipe held open by an escaped child may stay
 _FLUSH_SECONDS = 30.0  # after exit, how long the last events may take to be posted
-
-
-def shell_exit_code(returncode: int) -> int:
-    """A process status as a shell reports it: killed by signal N → 128 + N."""
-    return 128 - returncode if returncode < 0 else returncode
-
-
-class LineSplitter:
-    """Splits a byte stream into text lines; a line longer than ``max_line`` bytes is cut."""
-
-    def __init__(self, max_line: int = _MAX_LINE) -> None:
-        self._buffer = bytearray()
-        self._max_line = max_line
-
-    def feed(self, data: bytes) -> list[str]:
-        """The complete lines in ``data`` (and what came before it)."""
-        self._buffer.extend(data)
-        lines: list[str] = []
-        while True:
-            end = self._buffer.find(b"\n", 0, self._max_line + 1)
-            if end >= 0:
-                lines.append(_decode(self._buffer[:end]))
-                del self._buffer[: end + 1]
-            elif len(self._buffer) > self._max_line:
-                lines.append(_decode(self._buffer[: self._max_line]))
-                del self._buffer[: self._max_line]
-            else:
-                return lines
-
-    def flush(self) -> list[str]:
-        """The last, unterminated line (if any)."""
-        rest, self._buffer = bytes(self._buffer), bytearray()
-        return [_decode(rest)] if rest else []
-
-
-def _decode(raw: bytes | bytearray) -> str:
-    return bytes(raw).decode("utf-8", errors="replace").removesuffix("\r")
 
 
 class CommandHandler:
@@ -89,7 +57,10 @@ class CommandHandler:
     ``events`` (the default) speaks the event protocol of :mod:`workyard.worker.events` on the
     program's stdin and stdout; ``events=False`` gives it the session JSON alone and only logs
     its output. ``flush_timeout``: how long, after the program exits, its last events may take
-    to be posted.
+    to be posted. ``environ``: the worker environment the program's is picked from (default
+    ``os.environ``); ``pass_env`` names variables passed through, ``inherit_env`` passes them all
+    (but the worker's token). ``workdirs``, ``pre_run``, ``post_run``, ``sandbox``: see
+    :class:`~workyard.worker.item_env.Surroundings`. ``cancel_signal``: sent on a stop.
     """
 
     lease_lost_action = "killed command"
@@ -102,38 +73,42 @@ class CommandHandler:
         environ: Mapping[str, str] | None = None,
         events: bool = True,
         flush_timeout: float = _FLUSH_SECONDS,
+        pass_env: Sequence[str] = (),
+        inherit_env: bool = False,
+        workdirs: WorkDirs | None = None,
+        pre_run: Hook | None = None,
+        post_run: Hook | None = None,
+        sandbox: Bwrap | None = None,
+        cancel_signal: signal.Signals = signal.SIGTERM,
     ) -> None:
         if not argv:
             raise ValueError("a command is required")
+        if sandbox is not None and workdirs is None:
+            raise ValueError("a sandbox needs work directories")
         self.argv = list(argv)
         self.grace = grace
         self.events = events
         self.flush_timeout = flush_timeout
-        self._environ = environ
+        self.cancel_signal = cancel_signal
+        self.sandbox = sandbox
+        self.surroundings = Surroundings(
+            EnvPolicy(tuple(pass_env), inherit_env), environ, workdirs, pre_run, post_run
+        )
 
     def environment(self, ctx: WorkContext) -> dict[str, str]:
-        """The program's environment: the worker's, plus the item's ``WORKYARD_*`` variables
-        (and ``PYTHONUNBUFFERED=1`` with events, unless set: each line is an event at once)."""
-        env = dict(os.environ if self._environ is None else self._environ)
-        config = ctx.client.config
-        env["WORKYARD_URL"] = config.base_url.removesuffix(API_PREFIX)
-        if config.token:
-            env["WORKYARD_TOKEN"] = config.token
-        env["WORKYARD_ENVIRONMENT_ID"] = ctx.environment_id
-        env["WORKYARD_WORK_ID"] = ctx.work_id
-        env["WORKYARD_SESSION_ID"] = ctx.session.id
-        env["WORKYARD_WORKER_ID"] = ctx.worker_id
-        env["WORKYARD_EVENTS"] = "1" if self.events else "0"
-        if self.events:
-            env.setdefault("PYTHONUNBUFFERED", "1")
-        return env
+        """The program's environment for ``ctx`` (see :mod:`workyard.worker.environ`)."""
+        return self.surroundings.environment(ctx, events=self.events)
 
-    async def __call__(self, ctx: WorkContext) -> int:
+    async def __call__(self, ctx: WorkContext) -> int | None:
+        item = ItemEnv(self.surroundings, ctx, events=self.events)
+        return await item.run(self._command)
+
+    async def _command(self, ctx: WorkContext, item: ItemEnv, end: End) -> int:
         outbox = Outbox(ctx) if self.events else None
         if outbox is not None:
             outbox.start()
         try:
-            code, stderr_tail = await self._run(ctx, outbox)
+            code, stderr_tail = await self._run(ctx, item, outbox, end)
             if outbox is not None:
                 if code != 0:
                     outbox.put(exit_error_event(code, stderr_tail))
@@ -145,60 +120,76 @@ class CommandHandler:
             if outbox is not None:
                 outbox.cancel()
 
-    async def _run(self, ctx: WorkContext, outbox: Outbox | None) -> tuple[int, list[str]]:
+    async def _run(
+        self, ctx: WorkContext, item: ItemEnv, outbox: Outbox | None, end: End
+    ) -> tuple[int, list[str]]:
         """Run the program to its end: its exit status and the last lines of its stderr."""
+        argv = self.argv
+        if self.sandbox is not None and item.workdir is not None:
+            argv = self.sandbox.wrap(argv, item.workdir)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=self.environment(ctx),
-                start_new_session=True,
+            child = await spawn(
+                argv, env=item.env, cwd=item.workdir, ignore_signals=self.sandbox is not None
             )
-        except OSError as exc:  # not found / not executable: answer like a shell would
+        except OSError as exc:  # the supervisor itself could not start
             message = f"cannot run {self.argv[0]}: {exc.strerror or exc}"
             ctx.output("stderr", message)
-            return (127 if isinstance(exc, FileNotFoundError) else 126), [message]
+            end.code = 126
+            return 126, [message]
+        proc = child.proc
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         tail: deque[str] = deque(maxlen=STDERR_TAIL)
         if outbox is None:
             feeder = asyncio.create_task(_feed(proc.stdin, ctx))
-            stdout = _pump(proc.stdout, "stdout", ctx)
+            stdout = pump(proc.stdout, _logged(ctx, "stdout"))
         else:
-            feed = InputFeed(proc.stdin, ctx, lambda: _signal_group(proc.pid, signal.SIGINT))
+            feed = InputFeed(proc.stdin, ctx, lambda: child.signal(signal.SIGINT))
             feeder = asyncio.create_task(feed.run())
-            stdout = _pump(proc.stdout, "stdout", ctx, _to_outbox(outbox), _EVENT_LINE)
+            stdout = pump(proc.stdout, _logged(ctx, "stdout", _to_outbox(outbox)), _EVENT_LINE)
         pumps = [
             asyncio.create_task(stdout),
-            asyncio.create_task(_pump(proc.stderr, "stderr", ctx, tail.append)),
+            asyncio.create_task(pump(proc.stderr, _logged(ctx, "stderr", tail.append))),
         ]
         try:
-            returncode = await self._supervise(proc, ctx, feeder)
+            await self._supervise(child, ctx, feeder)
         finally:
-            await _reap(proc)
+            end.code = shell_exit_code(await child.reap())
             await _stop_feeding(feeder, ctx)
-            await _drain(pumps)
-        return shell_exit_code(returncode), list(tail)
+            await drain(pumps)
+        return end.code, list(tail)
 
-    async def _supervise(
-        self, proc: asyncio.subprocess.Process, ctx: WorkContext, feeder: asyncio.Task[None]
-    ) -> int:
-        exited = asyncio.create_task(proc.wait())
+    async def _supervise(self, child: Child, ctx: WorkContext, feeder: asyncio.Task[None]) -> None:
+        exited = asyncio.create_task(child.proc.wait())
         stop = asyncio.create_task(ctx.stopping.wait())
+        eof = asyncio.create_task(ctx.input_closed.wait())
         try:
-            await asyncio.wait([exited, stop], return_when=asyncio.FIRST_COMPLETED)
+            waiting = {exited, stop, eof}
+            while not (exited.done() or stop.done()):
+                done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if eof in done:
+                    feeder.cancel()  # the worker is shutting down: end of input, at once
             if not exited.done():
                 feeder.cancel()  # closes stdin: end of input
-                _signal_group(proc.pid, signal.SIGTERM)
-                done, _ = await asyncio.wait([exited], timeout=self.grace)
-                if not done:
+                child.signal(self.cancel_signal)
+                finished, _ = await asyncio.wait([exited], timeout=self.grace)
+                if not finished:
                     ctx.log.killed(ctx.work_id, self.grace)
-                    _signal_group(proc.pid, signal.SIGKILL)
-            return await exited
+                    child.signal(signal.SIGKILL)
+            await exited
         finally:
-            stop.cancel()
-            exited.cancel()
+            for task in (stop, exited, eof):
+                task.cancel()
+
+
+def _logged(
+    ctx: WorkContext, stream: str, sink: Callable[[str], None] | None = None
+) -> Callable[[str], None]:
+    def line(text: str) -> None:
+        ctx.output(stream, text)
+        if sink is not None:
+            sink(text)
+
+    return line
 
 
 def _to_outbox(outbox: Outbox) -> Callable[[str], None]:
@@ -218,53 +209,12 @@ async def _stop_feeding(feeder: asyncio.Task[None], ctx: WorkContext) -> None:
         ctx.log.failed(ctx.work_id, "feeding stdin", error)
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-async def _reap(proc: asyncio.subprocess.Process) -> None:
-    """Kill the process group (the program, if still running, and anything it left behind)."""
-    _signal_group(proc.pid, signal.SIGKILL)
-    if proc.returncode is None:
-        await proc.wait()
-
-
 async def _feed(stdin: asyncio.StreamWriter, ctx: WorkContext) -> None:
     """Write the session's JSON to the program's stdin, then close it."""
     data = line_safe_json(ctx.session.raw, separators=(", ", ": ")).encode() + b"\n"
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        stdin.write(data)
-        await stdin.drain()
-    stdin.close()
-
-
-async def _pump(
-    stream: asyncio.StreamReader,
-    name: str,
-    ctx: WorkContext,
-    sink: Callable[[str], None] | None = None,
-    max_line: int = _MAX_LINE,
-) -> None:
-    """Log each line of ``stream`` (and hand it to ``sink``) until end of file."""
-    splitter = LineSplitter(max_line)
-    while chunk := await stream.read(_CHUNK):
-        for line in splitter.feed(chunk):
-            _line(ctx, name, line, sink)
-    for line in splitter.flush():
-        _line(ctx, name, line, sink)
-
-
-def _line(ctx: WorkContext, name: str, line: str, sink: Callable[[str], None] | None) -> None:
-    ctx.output(name, line)
-    if sink is not None:
-        sink(line)
-
-
-async def _drain(pumps: list[asyncio.Task[None]]) -> None:
-    """Let the output pumps reach end of file, within reason; then stop them."""
-    _, pending = await asyncio.wait(pumps, timeout=_OUTPUT_DRAIN_SECONDS)
-    for pump in pending:
-        pump.cancel()
-    if pending:
-        await asyncio.wait(pending)
+    try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            stdin.write(data)
+            await stdin.drain()
+    finally:
+        stdin.close()

@@ -8,7 +8,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from workyard.client import AsyncClient, Session, WorkItem
 from workyard.worker.logs import StatusLog
 
-__all__ = ["Handler", "ItemSignals", "WorkContext", "wait_event"]
+__all__ = ["Handler", "ItemSignals", "WorkContext", "WorkerStats", "wait_event"]
+
+
+class WorkerStats:
+    """Counters of one worker, for its log and its metrics (``--health-addr``)."""
+
+    def __init__(self) -> None:
+        self.acked = 0  # items acknowledged (each counts as handled, whatever happened next)
+        self.done = 0  # item runs that ended (acknowledged ones)
+        self.lease_losses = 0
+        self.poll_errors = 0
+        self.last_poll_ok: float | None = None  # time.time() of the last successful poll
 
 
 async def wait_event(event: asyncio.Event, seconds: float | None = None) -> bool:
@@ -32,6 +43,7 @@ class ItemSignals:
     def __init__(self) -> None:
         self.stopping = asyncio.Event()
         self.lease_lost = asyncio.Event()
+        self.input_closed = asyncio.Event()  # the worker is shutting down: end the input now
         self.stop_reason: str | None = None
         self.lease_lost_reason: str | None = None
         self.closed = False  # the handler has returned: later stop requests change nothing
@@ -62,6 +74,7 @@ class WorkContext:
       ``shutdown``); the handler should wind down and return soon.
     - ``lease_lost``: set when the lease is lost; the worker then cancels the handler at once.
     - ``client``: the worker's :class:`AsyncClient` (to post session events, for example).
+    - ``add_metadata(key, value)``: merged into the item's metadata with its exit code.
     """
 
     def __init__(
@@ -79,6 +92,7 @@ class WorkContext:
         self.session = session
         self.worker_id = worker_id
         self.log = log
+        self.extra_metadata: dict[str, str] = {}
         self._signals = signals
 
     @property
@@ -100,6 +114,15 @@ class WorkContext:
     @property
     def lease_lost(self) -> asyncio.Event:
         return self._signals.lease_lost
+
+    @property
+    def input_closed(self) -> asyncio.Event:
+        """Set when the worker starts shutting down: close the command's input at once."""
+        return self._signals.input_closed
+
+    def add_metadata(self, key: str, value: str) -> None:
+        """Merge ``key: value`` into the metadata recorded when the item ends."""
+        self.extra_metadata[key] = value
 
     async def update_metadata(self, patch: Mapping[str, str | None]) -> WorkItem:
         """Merge-patch the item's metadata (``None`` deletes a key); returns the updated item."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from workyard.client import AsyncClient, Session, WorkItem
@@ -25,7 +25,7 @@ from workyard.errors import (
     WorkyardError,
 )
 from workyard.worker.backoff import Backoff
-from workyard.worker.context import Handler, ItemSignals, WorkContext, wait_event
+from workyard.worker.context import Handler, ItemSignals, WorkContext, WorkerStats, wait_event
 from workyard.worker.lease import LeaseKeeper
 from workyard.worker.logs import StatusLog
 
@@ -60,6 +60,7 @@ class ItemSettings:
     lease_lost_action: str = "cancelled the handler"
     backoff: Backoff = _CALL_BACKOFF
     stop_check: float = 0.0
+    stats: WorkerStats = field(default_factory=WorkerStats)
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,10 @@ class Outcome:
 
     exit_code: int | None = None
     error: BaseException | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
 
     def metadata(self, worker_id: str) -> dict[str, str | None]:
-        patch: dict[str, str | None] = {"worker_id": worker_id}
+        patch: dict[str, str | None] = {**self.extra, "worker_id": worker_id}
         if self.exit_code is not None:
             patch["exit_code"] = str(self.exit_code)
         if self.error is not None:
@@ -92,12 +94,17 @@ class ItemRun:
         if self.signals.request_stop(reason):
             self._log.stopping(self.item.id, reason)
 
+    def close_input(self) -> None:
+        """End the handler's input now (the worker is shutting down)."""
+        self.signals.input_closed.set()
+
     async def run(self) -> bool:
         """Handle the item; True when it was acknowledged (whatever happened next)."""
         started = time.monotonic()
         acked = await self._ack()
         if acked is None:
             return False
+        self.settings.stats.acked += 1
         self._log.acked(acked.id, acked.session_id)
         keeper = LeaseKeeper(
             self.settings.client,
@@ -181,13 +188,14 @@ class ItemRun:
             if not task.done():
                 task.cancel()
             await asyncio.wait([task])
+        extra = dict(ctx.extra_metadata)
         if task.cancelled():
-            return Outcome()
+            return Outcome(extra=extra)
         error = task.exception()
         if error is not None:
             self._log.failed(item.id, "handler", error)
-            return Outcome(error=error)
-        return Outcome(exit_code=task.result())
+            return Outcome(error=error, extra=extra)
+        return Outcome(exit_code=task.result(), extra=extra)
 
     async def _call_handler(self, ctx: WorkContext) -> int | None:
         return await self.settings.handler(ctx)
@@ -221,6 +229,7 @@ class ItemRun:
 
     def _lease_lost(self, action: str) -> None:
         reason = self.signals.lease_lost_reason or "unknown reason"
+        self.settings.stats.lease_losses += 1
         self._log.lease_lost(self.item.id, reason, action)
 
 

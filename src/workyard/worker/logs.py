@@ -179,6 +179,23 @@ class StatusLog:
             running=running,
         )
 
+    def idle_exit(self, seconds: float) -> None:
+        self.emit("worker_idle", f"no work for {seconds:g}s (--max-idle): exiting", seconds=seconds)
+
+    def max_items_reached(self, handled: int) -> None:
+        self.emit(
+            "worker_max_items", f"handled {handled} item(s) (--max-items): exiting", handled=handled
+        )
+
+    def orphan_found(self, work_id: str, path: str) -> None:
+        self.emit(
+            "orphan_found",
+            f"work directory {path} left by a worker that died — running the post-run hook",
+            work_id=work_id,
+            level="warning",
+            path=path,
+        )
+
     def exited(self, handled: int) -> None:
         self.emit("worker_stopped", f"stopped after {handled} item(s)", handled=handled)
 
@@ -244,6 +261,34 @@ class StatusLog:
             f"heartbeat ok again after {failures} failure(s)",
             work_id=work_id,
             failures=failures,
+        )
+
+    def no_item_credential(self, work_id: str) -> None:
+        self.emit(
+            "no_item_credential",
+            "the server gave no item credential (secret): commands get the worker's own token "
+            "as WORKYARD_TOKEN — upgrade the server to give them only their item's",
+            work_id=work_id,
+            level="warning",
+        )
+
+    def hook_done(
+        self, work_id: str, name: str, exit_code: int | None, timed_out: bool, seconds: float
+    ) -> None:
+        if timed_out:
+            message, level = f"{name} hook timed out after {seconds:.1f}s — killed", "error"
+        else:
+            level = "info" if exit_code == 0 else "warning"
+            message = f"{name} hook exit={exit_code} in {seconds:.1f}s"
+        self.emit(
+            "hook",
+            message,
+            work_id=work_id,
+            level=level,
+            hook=name,
+            exit_code=exit_code,
+            timed_out=timed_out,
+            seconds=round(seconds, 3),
         )
 
     def output(self, work_id: str, stream: str, line: str) -> None:

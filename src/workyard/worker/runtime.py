@@ -26,11 +26,12 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import time
 
 from workyard.client import AsyncClient, WorkItem
 from workyard.errors import WorkyardError
 from workyard.worker.backoff import Backoff
-from workyard.worker.context import Handler, wait_event
+from workyard.worker.context import Handler, WorkerStats, wait_event
 from workyard.worker.item import ItemRun, ItemSettings
 from workyard.worker.logs import StatusLog
 
@@ -57,9 +58,10 @@ class Worker:
     on shutdown, how long running handlers may go on before their ``stopping`` event is set.
     ``stop_check``: seconds between reads of each running item that bring a requested stop to the
     handler before the next heartbeat (0: heartbeats only).
-    ``once``: handle one item, then return. ``until_empty``: return when a poll comes back empty
-    and nothing runs. :meth:`request_shutdown` stops polling (a second call, or ``force=True``,
-    cancels every handler at once).
+    ``once``: handle one item, then return (``max_items``: N items). ``until_empty``: return when
+    a poll comes back empty and nothing runs. ``max_idle``: return after that many seconds with
+    nothing running and nothing delivered. :meth:`request_shutdown` stops polling (a second call,
+    or ``force=True``, cancels every handler at once).
     """
 
     def __init__(
@@ -77,6 +79,8 @@ class Worker:
         until_empty: bool = False,
         log: StatusLog | None = None,
         block_ms: int = DEFAULT_BLOCK_MS,
+        max_items: int | None = None,
+        max_idle: float | None = None,
     ) -> None:
         _check(concurrency >= 1, "concurrency must be at least 1")
         _check(10 <= ttl <= 600, "ttl must be between 10 and 600 seconds")
@@ -84,6 +88,8 @@ class Worker:
         _check(stop_check >= 0, "stop_check must not be negative")
         _check(1 <= block_ms <= 999, "block_ms must be between 1 and 999")
         _check(not (once and until_empty), "once and until_empty exclude each other")
+        _check(max_items is None or max_items >= 1, "max_items must be at least 1")
+        _check(max_idle is None or max_idle > 0, "max_idle must be positive")
         self.client = client
         self.environment_id = environment_id
         self.worker_id = worker_id or default_worker_id()
@@ -95,12 +101,22 @@ class Worker:
         self.ttl = ttl
         self.grace = grace
         self.once = once
+        self.max_items = 1 if once else max_items
+        self.max_idle = max_idle
         self.until_empty = until_empty
         self.block_ms = block_ms
         self.log = log or StatusLog()
         action = str(getattr(handler, "lease_lost_action", "cancelled the handler"))
+        self.stats = WorkerStats()
         self._settings = ItemSettings(
-            client, self.worker_id, handler, ttl, self.log, action, stop_check=stop_check
+            client,
+            self.worker_id,
+            handler,
+            ttl,
+            self.log,
+            action,
+            stop_check=stop_check,
+            stats=self.stats,
         )
         self._runs: dict[asyncio.Task[bool], ItemRun] = {}
         self._slot_freed = asyncio.Event()
@@ -108,7 +124,13 @@ class Worker:
         self._poller: asyncio.Task[None] | None = None
         self.forced = False
         self.fatal_error: WorkyardError | None = None
-        self.handled = 0
+        self.shutting_down = False
+        self._idle_since = time.monotonic()
+
+    @property
+    def handled(self) -> int:
+        """How many items were acknowledged so far (whatever happened to them next)."""
+        return self.stats.acked
 
     @property
     def running(self) -> int:
@@ -150,8 +172,10 @@ class Worker:
     async def _poll_loop(self) -> None:
         failures = 0
         while await self._wait_for_slot():
+            if self._idle_too_long():
+                return
             try:
-                item = await self._poll()
+                answered, item = await self._poll()
             except Exception as exc:  # connection errors, 5xx, 429, a proxy's page: back off
                 if isinstance(exc, WorkyardError) and exc.status in _FATAL_POLL_STATUSES:
                     self.fatal_error = exc
@@ -160,6 +184,9 @@ class Worker:
                     return
                 failures = await self._back_off(exc, failures)
                 continue
+            if not answered:
+                return  # cut short by a shutdown: neither a success nor a failure
+            self.stats.last_poll_ok = time.time()
             if failures:
                 self.log.poll_recovered(failures)
                 failures = 0
@@ -169,19 +196,44 @@ class Worker:
                 if self.until_empty and not self._runs:
                     return
                 continue
-            task = self._spawn(item)
-            if self.once and await _acked(task):
+            self._spawn(item)
+            if await self._enough_items():
                 return
+
+    def _idle_too_long(self) -> bool:
+        """True (and logged) when ``max_idle`` seconds passed with nothing to do."""
+        if self.max_idle is None or self._runs:
+            return False
+        idle = time.monotonic() - self._idle_since
+        if idle < self.max_idle:
+            return False
+        self.log.idle_exit(self.max_idle)
+        return True
+
+    async def _enough_items(self) -> bool:
+        """With ``max_items``: once that many are taken, wait for them; True when all were
+        acknowledged (the worker is done), False when some ack failed (poll for more)."""
+        if self.max_items is None or len(self._runs) + self.handled < self.max_items:
+            return False
+        while self._runs:
+            await asyncio.wait(list(self._runs))
+        if self.handled < self.max_items:
+            return False
+        if not self.once:
+            self.log.max_items_reached(self.handled)
+        return True
 
     async def _back_off(self, error: Exception, failures: int) -> int:
         """Log a failed poll and wait before the next one; returns the new failure count."""
         delay = POLL_BACKOFF.delay(failures)
+        self.stats.poll_errors += 1
         self.log.poll_failed(error, delay)
         await wait_event(self._shutdown, delay)
         return failures + 1
 
-    async def _poll(self) -> WorkItem | None:
-        """One poll, cut short (returning ``None``) when a shutdown is requested."""
+    async def _poll(self) -> tuple[bool, WorkItem | None]:
+        """One poll: ``(True, item or None)``, or ``(False, None)`` when a shutdown cut it
+        short."""
         poll = asyncio.create_task(
             self.client.work.poll(
                 self.environment_id, block_ms=self.block_ms, worker_id=self.worker_id
@@ -195,7 +247,7 @@ class Worker:
             if not poll.done():
                 poll.cancel()
             await asyncio.wait([poll])
-        return None if poll.cancelled() else poll.result()
+        return (False, None) if poll.cancelled() else (True, poll.result())
 
     async def _wait_for_slot(self) -> bool:
         """Wait until fewer than ``concurrency`` items run; False when shutting down."""
@@ -220,14 +272,19 @@ class Worker:
     def _finished(self, task: asyncio.Task[bool]) -> None:
         self._runs.pop(task, None)
         if not task.cancelled() and task.exception() is None and task.result():
-            self.handled += 1
+            self.stats.done += 1
+        if not self._runs:
+            self._idle_since = time.monotonic()
         self._slot_freed.set()
 
     # shutdown ----------------------------------------------------------------------------------
     async def _shutdown_watch(self) -> None:
         """On shutdown: give running items ``grace`` seconds, then set their ``stopping``."""
         await self._shutdown.wait()
+        self.shutting_down = True
         self.log.shutting_down(len(self._runs), self.grace)
+        for run in list(self._runs.values()):
+            run.close_input()  # a conversational command ends when its input does
         if self._runs:
             await asyncio.wait(list(self._runs), timeout=self.grace)
         for run in list(self._runs.values()):
@@ -250,12 +307,6 @@ class Worker:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
-
-
-async def _acked(task: asyncio.Task[bool]) -> bool:
-    """Wait for an item's run; True when the item was acknowledged (so it counts as handled)."""
-    await asyncio.wait([task])
-    return task.cancelled() or task.exception() is not None or task.result()
 
 
 def _check(condition: bool, message: str) -> None:
