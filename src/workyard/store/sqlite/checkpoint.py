@@ -2,11 +2,11 @@
 
 The store's connection runs with ``wal_autocheckpoint=0``, so no commit ever copies the WAL back
 into the database file on the event loop. This thread does it instead: a ``PASSIVE`` checkpoint
-(it never waits for, or blocks, the writer) once ``batch`` rows have changed (a few
-thousand WAL pages: no more often than SQLite's own default of every 1000 pages) or a second after
-the last unsaved change, and a ``TRUNCATE`` only when the WAL file has grown past ``truncate_bytes``
-(after a burst, or while a long reader pinned it). Checkpoints move committed pages; they never decide durability, so ``kill -9`` loses nothing a
-commit acknowledged.
+(it never waits for, or blocks, the writer) once ``batch`` rows have changed (a few thousand WAL
+pages: no more often than SQLite's own default of every 1000 pages) or a second after the last
+unsaved change, and a ``TRUNCATE`` only when the WAL file has grown past ``truncate_bytes`` (after
+a burst, or while a long reader pinned it). Checkpoints move committed pages; they never decide
+durability, so ``kill -9`` loses nothing a commit acknowledged.
 """
 
 from __future__ import annotations
