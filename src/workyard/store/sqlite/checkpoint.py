@@ -3,13 +3,14 @@
 The store's connection runs with ``wal_autocheckpoint=0``, so no commit ever copies the WAL back
 into the database file on the event loop. This thread does it instead: a ``PASSIVE`` checkpoint
 (it never waits for, or blocks, the writer) once ``batch`` rows have changed (about a thousand WAL
-pages, like SQLite's own default) or a second after the last unsaved change. Under steady writes a passive checkpoint rarely catches the WAL's very end, so
-SQLite never starts the WAL over and it keeps growing: when more than ``restart_frames`` frames are
-in use after the passive pass, a ``RESTART`` checkpoint copies the few frames written meanwhile
-(holding writers off for that moment only) so the next commit starts the WAL from its beginning. A
-``TRUNCATE`` follows only when the WAL file has grown past ``truncate_bytes`` (after a burst, or
-while a long reader pinned it). Checkpoints move committed pages; they never decide durability, so
-``kill -9`` loses nothing a commit acknowledged.
+pages, like SQLite's own default) or a second after the last unsaved change. Under steady writes a
+passive checkpoint rarely catches the WAL's very end, so SQLite would never start the WAL over and
+it would keep growing: when more than ``restart_frames`` frames are in use after the passive pass,
+a ``RESTART`` checkpoint copies the few frames written meanwhile (holding writers off for that
+moment only) so the next commit starts the WAL from its beginning. A ``TRUNCATE`` follows only when
+the WAL file has grown past ``truncate_bytes`` (after a burst, or while a long reader pinned it).
+Checkpoints move committed pages; they never decide durability, so ``kill -9`` loses nothing a
+commit acknowledged.
 """
 
 from __future__ import annotations
