@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 
 from workyard.domain.models import WorkItem
+from workyard.store.base import StoreUnavailableError
 
 __all__ = ["WorkCache"]
 
@@ -29,7 +30,10 @@ class WorkCache:
 
     def data_version(self) -> int:
         """Changes only when another connection commits to the file (about a microsecond)."""
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        try:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailableError(f"SQLite: {exc}") from exc
 
     def get(self, work_id: str) -> WorkItem | None:
         """The item, if cached and provably current; ``None`` means "ask the database"."""

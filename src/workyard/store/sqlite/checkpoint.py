@@ -2,11 +2,13 @@
 
 The store's connection runs with ``wal_autocheckpoint=0``, so no commit ever copies the WAL back
 into the database file on the event loop. This thread does it instead: a ``PASSIVE`` checkpoint
-(it never waits for, or blocks, the writer) once ``batch`` rows have changed — a few hundred
-commits, about what SQLite's default of 1000 WAL pages holds — or a second after the last unsaved
-change; and a
-``TRUNCATE`` only when the WAL file has grown past ``truncate_bytes`` (after a burst, or while a
-long reader pinned it).
+(it never waits for, or blocks, the writer) once ``batch`` rows have changed (about a thousand WAL
+pages, like SQLite's own default) or a second after the last unsaved change. Under steady writes a
+passive checkpoint rarely catches the WAL's very end, so SQLite would never start the WAL over and
+it would keep growing: when more than ``restart_frames`` frames are in use after the passive pass,
+a ``RESTART`` checkpoint copies the few frames written meanwhile (holding writers off for that
+moment only) so the next commit starts the WAL from its beginning. A ``TRUNCATE`` follows only when
+the WAL file has grown past ``truncate_bytes`` (after a burst, or while a long reader pinned it).
 Checkpoints move committed pages; they never decide durability, so ``kill -9`` loses nothing a
 commit acknowledged.
 """
@@ -32,12 +34,14 @@ class Checkpointer:
         commits: Callable[[], int] = lambda: 0,
         *,
         batch: int = 250,
+        restart_frames: int = 1000,
         truncate_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self._path = path
         self._wal = Path(str(path) + "-wal")
         self._commits = commits  # rows the store's connection has changed (read without locking)
         self._batch = batch
+        self._restart_frames = restart_frames
         self._truncate_bytes = truncate_bytes
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,8 +73,10 @@ class Checkpointer:
 
     def run_once(self, conn: sqlite3.Connection) -> None:
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            _busy, frames, _done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             self.checkpoints += 1
+            if frames >= self._restart_frames:
+                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
             if self._wal_size() > self._truncate_bytes:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         except sqlite3.Error as exc:  # busy or away: the next round tries again
