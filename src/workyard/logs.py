@@ -95,10 +95,9 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         scope = _scope.get()
-        if scope is not None:
+        if scope is not None and not hasattr(record, "request_id"):  # access lines have them
             for key, value in _context(scope).items():
-                if not hasattr(record, key):
-                    setattr(record, key, value)
+                setattr(record, key, value)
         return True
 
 
