@@ -149,6 +149,8 @@ async def idle_fleet(server: Server, polls: int, seconds: float) -> dict[str, fl
 
     tasks = [asyncio.create_task(worker(c, f"w{i}")) for i, c in enumerate(conns)]
     await asyncio.sleep(3.0)  # warm-up: every connection polling, timeouts spread out
+    admin.close()  # idle past the server's keep-alive timeout by now: a fresh one for /healthz
+    admin = await Connection(server.url, server.token).open()
     health: list[float] = []
     cpu0, wall0, n0 = server.cpu(), time.perf_counter(), answered[0]
     while time.perf_counter() - wall0 < seconds:

@@ -88,9 +88,14 @@ def _complete(abandon: asyncio.Future[Any]) -> None:
 
 
 async def _await_disconnect(receive: Receive, abandon: asyncio.Future[Any]) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    _complete(abandon)
+    """After the request body, ``receive()`` blocks until the client disconnects (ASGI)."""
+    message = await receive()
+    while message["type"] == "http.request" and message.get("more_body", False):
+        message = await receive()
+    if message["type"] != "http.disconnect":
+        message = await receive()
+    if message["type"] == "http.disconnect":
+        _complete(abandon)
 
 
 class _Delivery(Response):
