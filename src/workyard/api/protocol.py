@@ -34,7 +34,9 @@ class EnvelopeHttpProtocol(HttpToolsProtocol):
         gone = self.loop.create_future()
         extensions = cast("dict[str, Any]", self.scope.setdefault("extensions", {}))
         extensions[DISCONNECT] = gone
-        self._gone = [f for f in self._gone or () if not f.done()] + [gone]
+        if self._gone is None:
+            self._gone = []
+        self._gone.append(gone)
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
