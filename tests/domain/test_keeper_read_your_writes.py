@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from workyard.domain.models import WorkState
 from workyard.service.keeper import IndexKeeper
-from workyard.service.notifier import Notifier
 from workyard.service.readiness import ReadinessIndex
+from workyard.service.waiters import Waiters
 from workyard.store.base import ItemSummary, ReadinessSnapshot, WorkChange
 
 ENV = "env_1"
@@ -17,7 +17,7 @@ STOPPED = ItemSummary(WorkState.STOPPED, NOW, None)
 
 
 def _replica() -> IndexKeeper:
-    keeper = IndexKeeper(ReadinessIndex(), Notifier(), lambda: None, replicated=True)
+    keeper = IndexKeeper(ReadinessIndex(), Waiters(), lambda: None, replicated=True)
     keeper.reset(ReadinessSnapshot({}, []))  # the feed is up; nothing is queued anywhere
     return keeper
 

@@ -14,22 +14,29 @@ response is produced, so long polls and event streams are unaffected):
 - more than ``max_connections`` open connections → 503 ``overloaded_error``, without parsing.
 
 Each connection holds at most one timer handle, re-armed lazily when it fires early.
+
+Each request's scope also carries ``scope["extensions"]["workyard.disconnect"]``: a future that
+completes when the client's connection is lost before the response is complete (a blocked long
+poll stops waiting then, without a task watching ``receive()``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import http
 import uuid
 from asyncio import TimerHandle, Transport
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from workyard.api.middleware import envelope_bytes
 from workyard.errors import InvalidRequestError, OverloadedError, WorkyardError
 
-__all__ = ["ConnectionLimits", "EnvelopeHttpProtocol", "limited_protocol"]
+__all__ = ["DISCONNECT", "ConnectionLimits", "EnvelopeHttpProtocol", "limited_protocol"]
+
+DISCONNECT = "workyard.disconnect"
 
 # After a rejection the connection is half-closed and the rest of the request read and dropped, so
 # the client sees the answer instead of a reset — for at most this long and this many bytes.
@@ -186,6 +193,29 @@ class EnvelopeHttpProtocol(HttpToolsProtocol):
             return True
         cycle = self.cycle
         return cycle is not None and cycle.response_started and not cycle.response_complete
+
+    _gone: list[asyncio.Future[None]] | None = None  # this connection's unfinished requests
+
+    def on_headers_complete(self) -> None:
+        gone = self.loop.create_future()
+        extensions = cast("dict[str, Any]", self.scope.setdefault("extensions", {}))
+        extensions[DISCONNECT] = gone
+        if self._gone is None:
+            self._gone = []
+        self._gone.append(gone)
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        if self._gone:  # the oldest unfinished request is the one answered (HTTP/1.1 order)
+            del self._gone[0]
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        for gone in self._gone or ():
+            if not gone.done():
+                gone.set_result(None)
+        self._gone = None
 
     def send_400_response(self, msg: str) -> None:
         self._reject(InvalidRequestError(_UNPARSEABLE))

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 
 from workyard.clock import Instant
 from workyard.domain.models import WorkState
-from workyard.service.notifier import Notifier
 from workyard.service.readiness import ReadinessIndex
+from workyard.service.waiters import Waiters
 from workyard.store.base import ItemSummary, ReadinessSnapshot, WorkChange
 
 __all__ = ["IndexKeeper"]
@@ -31,7 +31,7 @@ class IndexKeeper:
     def __init__(
         self,
         index: ReadinessIndex,
-        notifier: Notifier,
+        notifier: Waiters,
         wake_sweeper: Callable[[], None],
         replicated: bool,
     ) -> None:
@@ -97,7 +97,22 @@ class IndexKeeper:
             if after.lease_expires_at is not None:
                 self._wake_sweeper()
             if after.state is WorkState.QUEUED:
+                self._wake_for(change, after.delivered_at)
+
+    def _wake_for(self, change: WorkChange, delivered_at: Instant | None) -> None:
+        """One wake-up per item that became deliverable (never one for every queued change)."""
+        before = change.before
+        if delivered_at is None:
+            was_undelivered = (
+                before is not None
+                and before.state is WorkState.QUEUED
+                and before.delivered_at is None
+            )
+            if not was_undelivered:
                 self._notifier.notify(change.environment_id)
+        elif before is None or before.delivered_at != delivered_at:
+            # a fresh delivery is deliverable again at once only to polls with reclaim 0
+            self._notifier.notify(change.environment_id, max_tag=0)
 
     # questions ---------------------------------------------------------------------------------
     async def settled(self, environment_id: str | None = None, seconds: float = 2.0) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from workyard.clock import Clock, Instant
 from workyard.domain import work as wm
@@ -17,6 +18,7 @@ from workyard.service.auth import Principal
 from workyard.service.keeper import IndexKeeper
 from workyard.service.notifier import Notifier
 from workyard.service.readiness import ReadinessIndex
+from workyard.service.waiters import Waiters, Wake
 from workyard.store import Replace, Store, WorkChange, Write, idempotency
 
 __all__ = ["QueueStats", "WorkQueue"]
@@ -25,6 +27,9 @@ _CAS_ATTEMPTS = 20
 _POLLERS_WINDOW_US = 30_000_000
 _EXPIRE_BATCH = 500
 _POLLER_FLUSH_SECONDS = 1.0
+_SPREAD = 0.1  # a blocked poll gives up somewhere in the last 10 % of its block_ms
+_MIN_READY_DELAY = 0.001  # a readiness instant already past is looked at again after this
+_OWED = (Wake.NOTIFY, Wake.READY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +48,10 @@ class WorkQueue:
         self.clock = clock
         self.default_ttl = default_ttl
         self.index = ReadinessIndex()
-        self.notifier = Notifier()
+        self.waiters = Waiters(self._eligible, self._ready_due)
         self._sweep_wake = asyncio.Event()
         self.keeper = IndexKeeper(
-            self.index, self.notifier, self._sweep_wake.set, replicated=store.replicated
+            self.index, self.waiters, self._sweep_wake.set, replicated=store.replicated
         )
         self._environments: dict[str, Environment] = {}
         self._pollers: dict[str, dict[str, Instant]] = {}
@@ -67,7 +72,7 @@ class WorkQueue:
     def drain(self) -> None:
         """The server is shutting down: blocked polls answer ``null`` now, streams end."""
         self.draining.set()
-        self.notifier.notify_all()
+        self.waiters.notify_all()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -101,7 +106,7 @@ class WorkQueue:
 
     def _on_clock_advance(self) -> None:
         self._sweep_wake.set()
-        self.notifier.notify_all()
+        self.waiters.notify_all()
 
     async def _sweep_loop(self) -> None:
         while True:
@@ -260,26 +265,98 @@ class WorkQueue:
         worker_id: str | None,
         block_ms: int | None,
         reclaim_ms: int,
+        abandon: asyncio.Future[Any] | None = None,
     ) -> WorkItem | None:
-        """Deliver the oldest deliverable item, waiting up to ``block_ms`` for one to appear."""
+        """Deliver the oldest deliverable item, waiting up to ``block_ms`` for one to appear.
+
+        When ``abandon`` completes (the client went away, its credential died), the poll returns
+        ``None`` at once without claiming; an item claimed just as it completed is released.
+        """
         await self._authorized_env(principal, environment_id)
+        self._saw_poller(environment_id, worker_id)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + spread(block_ms)
+        owed: Wake | None = None  # a wake-up handed to this poll that it has not used yet
+        try:
+            while abandon is None or not abandon.done():
+                token = self.waiters.token(environment_id)
+                item = await self._try_claim(environment_id, worker_id, reclaim_ms)
+                if owed is Wake.READY:
+                    self._ready_used(environment_id)
+                owed = None
+                if item is not None:
+                    if abandon is not None and abandon.done():
+                        await self.release(item)
+                        return None
+                    return item
+                if self.draining.is_set() or loop.time() >= give_up:
+                    return None
+                woken = await self._wait(environment_id, token, give_up, reclaim_ms, abandon)
+                owed = woken if woken in _OWED else None
+            return None
+        finally:
+            if owed is not None:  # woken, but never claimed: the wake-up goes to the next waiter
+                self.waiters.wake_one(environment_id, owed)
+
+    def _saw_poller(self, environment_id: str, worker_id: str | None) -> None:
         if worker_id is not None:
             now = self.clock.now()
             self._pollers.setdefault(environment_id, {})[worker_id] = now
             if self.store.replicated:
                 self._unflushed[(environment_id, worker_id)] = now
-        give_up = time.monotonic() + (block_ms or 0) / 1000
-        while True:
-            wake = self.notifier.event(environment_id)
-            item = await self._try_claim(environment_id, worker_id, reclaim_ms)
-            if item is not None:
-                return item
-            remaining = give_up - time.monotonic()
-            if remaining <= 0 or self.draining.is_set():
-                return None
+
+    async def _wait(
+        self,
+        environment_id: str,
+        token: tuple[int, int],
+        give_up: float,
+        reclaim_ms: int,
+        abandon: asyncio.Future[Any] | None,
+    ) -> Wake | None:
+        """Wait for a wake-up, the deadline or ``abandon``; ``None``: check again at once."""
+        self._arm_ready(environment_id, (reclaim_ms,))
+        waiter = self.waiters.wait(environment_id, token, give_up, reclaim_ms, abandon)
+        if waiter is None:
+            return None
+        try:
+            return await waiter.future
+        except asyncio.CancelledError:
+            future = waiter.future
+            if future.done() and not future.cancelled() and future.result() in _OWED:
+                self.waiters.wake_one(environment_id, future.result())
+            raise
+        finally:
+            self.waiters.done(waiter, abandon)
+
+    def _eligible(self, environment_id: str, reclaim_ms: int) -> bool:
+        """Whether a waiter with this reclaim window could claim something now."""
+        return self.index.may_deliver(environment_id, self.clock.now(), reclaim_ms)
+
+    def _arm_ready(self, environment_id: str, reclaims: Sequence[int]) -> None:
+        """Have the waiters woken when something becomes deliverable without a write."""
+        delays = []
+        for reclaim_ms in reclaims:
             ready_at = self.index.next_ready_at(environment_id, reclaim_ms)
             delay = None if ready_at is None else self.clock.real_delay(ready_at)
-            await Notifier.wait(wake, remaining if delay is None else min(remaining, delay))
+            if delay is not None:
+                delays.append(delay)
+        if delays:
+            when = asyncio.get_running_loop().time() + max(min(delays), _MIN_READY_DELAY)
+            self.waiters.ready_at(environment_id, when)
+
+    def _ready_due(self, environment_id: str) -> None:
+        """An environment's readiness instant came: one waiter looks (and passes it on)."""
+        if not self.waiters.wake_one(environment_id, Wake.READY):
+            self._arm_ready(environment_id, self.waiters.tags(environment_id))
+
+    def _ready_used(self, environment_id: str) -> None:
+        """A waiter woken by readiness has claimed (or not): wake the next one or re-arm."""
+        self._ready_due(environment_id)
+
+    async def release(self, item: WorkItem) -> None:
+        """Undo a delivery nobody received: back to undelivered if still exactly as claimed."""
+        released = replace(item, delivered_at=None, delivered_to=None, version=item.version + 1)
+        await self.commit([Replace(released, item.version)], [(item, released)])
 
     async def _try_claim(
         self, environment_id: str, worker_id: str | None, reclaim_ms: int
@@ -300,3 +377,11 @@ class WorkQueue:
         before = replace(claimed, delivered_at=None, delivered_to=None)
         self.keeper.after_commit([WorkChange.of(before, claimed)], committed=True)
         return claimed
+
+
+def spread(block_ms: int | None) -> float:
+    """Seconds a poll waits: ``block_ms``, less up to 10 % at random, so a fleet does not time
+    out (and come back) in lock-step; never more than ``block_ms``."""
+    if not block_ms:
+        return 0.0
+    return block_ms / 1000 * (1 - _SPREAD * random.random())

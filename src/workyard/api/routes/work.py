@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from workyard.api import wire
 from workyard.api.inputs import (
@@ -15,6 +20,7 @@ from workyard.api.inputs import (
     read_body,
     worker_id_header,
 )
+from workyard.api.protocol import DISCONNECT
 from workyard.api.routes.common import authenticate, json_response, pagination, services
 from workyard.clock import Instant, format_ts, parse_ts
 from workyard.domain import work as wm
@@ -59,8 +65,57 @@ async def poll_work(request: Request, environment_id: str) -> Response:
     worker_id = worker_id_header(request)
     env_id = path_id("env", environment_id, "Environment")
     reclaim_ms = wm.DEFAULT_RECLAIM_MS if reclaim is None else min(reclaim, wm.MAX_RECLAIM_MS)
-    item = await services(request).queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms)
-    return json_response(None if item is None else wire.work(item))
+    queue = services(request).queue
+    gone: asyncio.Future[Any] | None = request.scope.get("extensions", {}).get(DISCONNECT)
+    abandon: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    watcher = None
+    if gone is not None:
+        gone.add_done_callback(lambda _: _complete(abandon))
+    elif block_ms:  # no server hook (in-process ASGI): watch receive() for the disconnect
+        watcher = asyncio.create_task(_await_disconnect(request.receive, abandon))
+    try:
+        item = await queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms, abandon)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+    if item is None:
+        return json_response(None)
+    return _Delivery(bytes(json_response(wire.work(item)).body), gone, lambda: queue.release(item))
+
+
+def _complete(abandon: asyncio.Future[Any]) -> None:
+    if not abandon.done():
+        abandon.set_result(None)
+
+
+async def _await_disconnect(receive: Receive, abandon: asyncio.Future[Any]) -> None:
+    """After the request body, ``receive()`` blocks until the client disconnects (ASGI)."""
+    message = await receive()
+    while message["type"] == "http.request" and message.get("more_body", False):
+        message = await receive()
+    if message["type"] != "http.disconnect":
+        message = await receive()
+    if message["type"] == "http.disconnect":
+        _complete(abandon)
+
+
+class _Delivery(Response):
+    """A claimed item's response: if the client is gone by the time it is sent, the delivery is
+    undone at once (the item goes back to undelivered) instead of blocking a delivery window."""
+
+    def __init__(
+        self,
+        body: bytes,
+        gone: asyncio.Future[Any] | None,
+        undo: Callable[[], Awaitable[None]],
+    ) -> None:
+        super().__init__(body, media_type="application/json")
+        self._gone, self._undo = gone, undo
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._gone is not None and self._gone.done():
+            await self._undo()
+        await super().__call__(scope, receive, send)
 
 
 @router.get(_BASE + "/stats")
