@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +14,7 @@ from workyard.api.inputs import (
     read_body,
     worker_id_header,
 )
+from workyard.api.router import Routes
 from workyard.api.routes.common import authenticate, json_response, pagination, services
 from workyard.clock import Instant, format_ts, parse_ts
 from workyard.domain import work as wm
@@ -23,7 +23,7 @@ from workyard.errors import InvalidRequestError
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["work"])
+router = Routes()
 _BASE = "/environments/{environment_id}/work"
 
 
