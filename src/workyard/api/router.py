@@ -2,9 +2,9 @@
 
 Matching never walks the whole table. A path without parameters is one dict lookup; any other path
 is checked only against the routes of its method with the same number of segments (at most a few),
-each by comparing its literal segments at fixed positions. Literal routes win over parametrised
-ones (``/work/poll`` before ``/work/{work_id}``); among parametrised routes the first registered
-wins. A parameter matches one non-empty segment, as Starlette's ``{name}`` does.
+each by comparing its literal segments at fixed positions. The route with fewer parameters wins
+(``/work/poll`` before ``/work/{work_id}``, whatever the order they were registered in), then the
+first registered. A parameter matches one non-empty segment, as Starlette's ``{name}`` does.
 """
 
 from __future__ import annotations
@@ -92,7 +92,9 @@ class RouteTable:
                 raise ValueError(f"{method} {path} is registered twice")
             self._static[key] = route
         else:
-            self._dynamic.setdefault((method, path.count("/")), []).append(route)
+            bucket = self._dynamic.setdefault((method, path.count("/")), [])
+            bucket.append(route)
+            bucket.sort(key=lambda r: len(r.param_names))  # stable: then in registration order
         self.routes.append(route)
         return route
 
