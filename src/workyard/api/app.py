@@ -122,9 +122,8 @@ class WorkyardApp:
             status = response.status_code
             response.raw_headers.append((b"x-request-id", rid.encode()))
             if type(response).__call__ is _PLAIN_CALL and response.background is None:
-                start = {"type": "http.response.start", "status": status}
-                start["headers"] = response.raw_headers
-                await send(start)
+                headers = response.raw_headers
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": response.body})
             else:
                 await response(scope, receive, send)
@@ -141,7 +140,10 @@ class WorkyardApp:
             return render_error(rid, self._unmatched(scope["method"], path))
         route, params = match
         scope["path_params"] = params
-        request = Request(scope, LimitedReceive(receive, self._max_body) if count_body else receive)
+        request = None
+        if route.takes_request:
+            limited = LimitedReceive(receive, self._max_body) if count_body else receive
+            request = Request(scope, limited)
         try:
             return await route.call(request, params)
         except Exception as exc:

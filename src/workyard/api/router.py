@@ -41,7 +41,8 @@ class Route:
     def methods(self) -> frozenset[str]:
         return frozenset((self.method,))
 
-    async def call(self, request: Request, path_params: dict[str, str]) -> Response:
+    async def call(self, request: Request | None, path_params: dict[str, str]) -> Response:
+        """Call the handler (``request`` may be ``None`` when it takes none)."""
         if self.takes_request:
             response: Response = await self.endpoint(request, **path_params)
         else:
