@@ -171,8 +171,12 @@ class WorkyardApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._manage:
-                    await self._services.stop()
+                try:
+                    if self._manage:
+                        await self._services.stop()
+                except Exception as exc:
+                    await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
+                    return
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
