@@ -39,3 +39,15 @@ async def test_queue_gauges_follow_the_queue(client: httpx.AsyncClient) -> None:
     text = await _scrape(client)
     assert f'workyard_queue_undelivered{{environment_id="{env["id"]}"}} 2.0' in text
     assert f'workyard_queue_leased{{environment_id="{env["id"]}"}} 1.0' in text
+
+
+async def test_long_polls_are_counted_but_not_timed(client: httpx.AsyncClient) -> None:
+    env = await create_environment(client)
+    await client.get(f"/environments/{env['id']}/work/poll")
+    await client.get(f"/environments/{env['id']}/work/stats")
+    text = await _scrape(client)
+    poll = "/environments/{environment_id}/work/poll"
+    stats = "/environments/{environment_id}/work/stats"
+    assert f'workyard_http_requests_total{{method="GET",route="{poll}",status="200"}} 1.0' in text
+    assert f'workyard_http_request_duration_seconds_count{{route="{stats}"}} 1.0' in text
+    assert f'workyard_http_request_duration_seconds_count{{route="{poll}"}}' not in text

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from fastapi.openapi.utils import get_openapi
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -150,12 +149,6 @@ def test_the_document_lists_every_api_route(tmp_path: Path) -> None:
         for path, operations in app.openapi()["paths"].items()
         for method in operations
     }
-    generated = get_openapi(title="all routes", version="0", routes=app.routes)["paths"]
-    served = {
-        (method.upper(), path)
-        for path, operations in generated.items()
-        if path.startswith("/api/")
-        for method in operations
-    }
+    served = {(route.method, route.path) for route in app.routes if route.path.startswith("/api/")}
     assert ("GET", "/api/v1/cloud/environments/{environment_id}/work/poll") in served
     assert served == documented

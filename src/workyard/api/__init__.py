@@ -1,4 +1,4 @@
-"""The HTTP API: FastAPI app factory, middleware, routes."""
+"""The HTTP API: the app factory, its ASGI entry, the router and the routes."""
 
 from workyard.api.app import create_app
 

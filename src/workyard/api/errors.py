@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from workyard.api.middleware import envelope_bytes, request_id_of
@@ -22,71 +19,39 @@ from workyard.errors import (
 )
 from workyard.store import StoreUnavailableError
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["error_for", "error_response", "render_error"]
 
 log = logging.getLogger("workyard.api")
 
 
-def error_response(request: Request, error: WorkyardError) -> Response:
-    rid = request_id_of(request.scope)
-    headers = {"x-request-id": rid}
-    if error.status == 503:
-        headers["retry-after"] = "1"
-    return Response(
+def render_error(rid: str, error: WorkyardError) -> Response:
+    """The envelope response for ``error`` (the dispatcher adds ``x-request-id`` to it)."""
+    response = Response(
         envelope_bytes(rid, error.to_error_body()),
         status_code=error.status,
         media_type="application/json",
-        headers=headers,
     )
+    if error.status == 503:
+        response.raw_headers.append((b"retry-after", b"1"))
+    return response
 
 
-async def _workyard_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, WorkyardError)
-    return error_response(request, exc)
+def error_response(request: Request, error: WorkyardError) -> Response:
+    return render_error(request_id_of(request.scope), error)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return error_response(request, NotFoundError("No such route."))
-    if exc.status_code == 405:
-        return error_response(request, MethodNotAllowedError())
-    return error_response(request, InvalidRequestError(str(exc.detail), status=exc.status_code))
-
-
-def _param_of(loc: tuple[Any, ...]) -> str | None:
-    names = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
-    return ".".join(names) or None
-
-
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    first = exc.errors()[0] if exc.errors() else {}
-    param = _param_of(tuple(first.get("loc", ())))
-    message = f"{param} is invalid" if param else "The request is invalid."
-    return error_response(request, InvalidRequestError(message, param=param))
-
-
-async def _unavailable(request: Request, exc: Exception) -> Response:
-    log.warning("store unavailable: %s", exc)
-    return error_response(request, OverloadedError())
-
-
-async def _client_gone(request: Request, exc: Exception) -> Response:
-    # The client left (or a receive timeout cut it off) mid-body: nobody reads an answer, and it is
-    # not a server fault. 499 is nginx's "client closed request"; it shows in metrics and logs only.
-    return Response(status_code=499)
-
-
-async def _unhandled(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(request, APIError())
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(WorkyardError, _workyard_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StoreUnavailableError, _unavailable)
-    app.add_exception_handler(ClientDisconnect, _client_gone)
-    app.add_exception_handler(Exception, _unhandled)
+def error_for(exc: Exception, method: str, path: str) -> WorkyardError:
+    """The API error a handler's exception is answered with (unexpected ones are logged)."""
+    if isinstance(exc, WorkyardError):
+        return exc
+    if isinstance(exc, StoreUnavailableError):
+        log.warning("store unavailable: %s", exc)
+        return OverloadedError()
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return NotFoundError("No such route.")
+        if exc.status_code == 405:
+            return MethodNotAllowedError()
+        return InvalidRequestError(str(exc.detail), status=exc.status_code)
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return APIError()

@@ -39,7 +39,7 @@ from workyard.store.idempotency import (
     StoredResponse,
 )
 
-__all__ = ["KEY_TTL_US", "IdempotencyMiddleware"]
+__all__ = ["KEY_TTL_US", "IdempotencyMiddleware", "is_keyed"]
 
 KEY_TTL_US = 24 * 3600 * 1_000_000
 PARAM = "Idempotency-Key"
@@ -173,6 +173,11 @@ class IdempotencyMiddleware:
         self._pruned_at = now
         with contextlib.suppress(StoreUnavailableError):
             await self.services.store.prune_idempotency(now - KEY_TTL_US, _PRUNE_BATCH)
+
+
+def is_keyed(scope: Scope) -> bool:
+    """Whether the request is an API POST with an ``Idempotency-Key`` header."""
+    return _keyed(scope) is not None
 
 
 def _keyed(scope: Scope) -> str | None:

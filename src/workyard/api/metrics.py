@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workyard.logs import access
 from workyard.service.queue import WorkQueue
 
-__all__ = ["Metrics", "MetricsMiddleware"]
+__all__ = ["Metrics"]
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -39,9 +37,14 @@ class _QueueCollector(Collector):
 
 
 class Metrics:
-    """One registry per app, so several apps (tests, replicas in one process) never collide."""
+    """One registry per app, so several apps (tests, replicas in one process) never collide.
 
-    def __init__(self, queue: WorkQueue) -> None:
+    Label children are looked up once per (method, route, status) and cached: recording a
+    request is a dict lookup and an increment. Long polls and event streams are counted but
+    kept out of the latency histogram (they would only fill its top bucket).
+    """
+
+    def __init__(self, queue: WorkQueue, untimed_routes: frozenset[str] = frozenset()) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "workyard_http_requests",
@@ -51,37 +54,26 @@ class Metrics:
         )
         self.latency = Histogram(
             "workyard_http_request_duration_seconds",
-            "HTTP request latency (long polls included)",
+            "HTTP request latency (long polls and event streams excluded)",
             ["route"],
             buckets=_BUCKETS,
             registry=self.registry,
         )
         self.registry.register(_QueueCollector(queue))
+        self._untimed = untimed_routes
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[str, Any] = {}
 
-
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one finished request; time it unless ``route`` is a long poll or a stream."""
+        key = (method, route, status)
+        counter = self._counted.get(key)
+        if counter is None:
+            counter = self._counted[key] = self.requests.labels(method, route, str(status))
+        counter.inc()
+        if route in self._untimed:
             return
-        start = time.perf_counter()
-        status = 500
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observe)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            elapsed = time.perf_counter() - start
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(elapsed)
-            access(scope, route, status, elapsed)
+        histogram = self._timed.get(route)
+        if histogram is None:
+            histogram = self._timed[route] = self.latency.labels(route)
+        histogram.observe(seconds)

@@ -1,37 +1,93 @@
-"""Pure ASGI middleware: request id (echoed in a header) and the request body limit."""
+"""Per-request context read in one pass over the headers: the request id and the body limit.
+
+Request ids: the client's ``x-request-id`` when it is sane, otherwise a generated UUID (version 8,
+RFC 9562): 60 random bits fixed per process (drawn again after a fork) and a 62-bit counter, so
+ids stay unique across processes and replicas without drawing random bytes per request.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
-import uuid
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from workyard.api.inputs import BodyTooLargeError
-from workyard.logs import begin as begin_request_log
 
-__all__ = ["RequestContextMiddleware", "envelope_bytes", "request_id_of"]
+__all__ = [
+    "LimitedReceive",
+    "envelope_bytes",
+    "new_request_id",
+    "read_request_headers",
+    "request_id_of",
+]
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+_VARIANT = 1 << 63
+
+
+def _process_prefix() -> str:
+    random = os.urandom(8).hex()
+    return f"{random[:8]}-{random[8:12]}-8{random[12:15]}-"
+
+
+_prefix = _process_prefix()
+_counter = itertools.count(1)
+
+
+def _after_fork() -> None:
+    global _prefix, _counter
+    _prefix, _counter = _process_prefix(), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def new_request_id() -> str:
+    """A process-unique UUID-shaped id: no system call, no UUID object."""
+    tail = f"{_VARIANT | (next(_counter) & (_VARIANT - 1)):016x}"
+    return f"{_prefix}{tail[:4]}-{tail[4:]}"
+
+
+def read_request_headers(scope: Scope) -> tuple[str, int, bool]:
+    """One pass over the headers: (request id, declared length, whether to count body bytes).
+
+    Bytes are counted when no valid ``content-length`` frames the body (the server delivers no
+    more than a declared length).
+    Stores the id in ``scope["state"]["request_id"]`` (what :func:`request_id_of` reads).
+    """
+    rid: str | None = None
+    length = -1
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length" and length == -1:
+            try:
+                length = int(value)
+            except ValueError:
+                length, chunked = 0, True
+        elif name == b"x-request-id" and rid is None:
+            text = value.decode("latin-1")
+            rid = text if _REQUEST_ID_RE.match(text) else ""
+        elif name == b"transfer-encoding":
+            chunked = True
+    if not rid:
+        rid = new_request_id()
+    state = scope.get("state")
+    if state is None:
+        state = scope["state"] = {}
+    state["request_id"] = rid
+    return rid, length, chunked or length < 0
 
 
 def request_id_of(scope: Scope) -> str:
     state = scope.setdefault("state", {})
     rid = state.get("request_id")
     if rid is None:
-        rid = state["request_id"] = _incoming_id(scope) or str(uuid.uuid4())
-        begin_request_log(scope)
+        rid = state["request_id"] = new_request_id()
     return str(rid)
-
-
-def _incoming_id(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            return text if _REQUEST_ID_RE.match(text) else None
-    return None
 
 
 def envelope_bytes(request_id: str, error: dict[str, Any]) -> bytes:
@@ -39,69 +95,20 @@ def envelope_bytes(request_id: str, error: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-class RequestContextMiddleware:
-    """Assign the request id, echo it in ``x-request-id``, enforce the body limit while reading."""
+class LimitedReceive:
+    """``receive`` for a body of undeclared length: more than ``limit`` bytes raise 400."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
+    __slots__ = ("_limit", "_receive", "_seen")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        rid = request_id_of(scope)
-        header = (b"x-request-id", rid.encode())
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._seen = 0
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
-                message["headers"] = [*headers, header]
-            await send(message)
-
-        if self._declared_length(scope) > self.max_body_bytes:
-            await self._reject(rid, send_with_id)
-            return
-        await self.app(scope, self._limited(receive), send_with_id)
-
-    @staticmethod
-    def _declared_length(scope: Scope) -> int:
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    return int(value)
-                except ValueError:
-                    return 0
-        return 0
-
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    raise BodyTooLargeError()
-            return message
-
-        return limited_receive
-
-    @staticmethod
-    async def _reject(rid: str, send: Send) -> None:
-        body = envelope_bytes(
-            rid, {"type": "invalid_request_error", "message": BodyTooLargeError.default_message}
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._seen += len(message.get("body", b""))
+            if self._seen > self._limit:
+                raise BodyTooLargeError()
+        return message

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-
 from workyard.api.openapi_schemas import SCHEMAS, ref
 from workyard.domain import limits as lim
 
-__all__ = ["build_openapi", "install_openapi"]
+__all__ = ["build_openapi"]
 
 Schema = dict[str, Any]
 _P = "/api/v1/cloud"
@@ -329,13 +327,3 @@ def build_openapi(title: str, version: str, summary: str) -> Schema:
         },
         "security": [{"bearer": []}],
     }
-
-
-def install_openapi(app: FastAPI) -> None:
-    """Serve :func:`build_openapi` instead of the document FastAPI would generate."""
-    document = build_openapi(app.title, app.version, app.summary or "")
-
-    def openapi() -> Schema:
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]

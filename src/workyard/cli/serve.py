@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
+from collections.abc import Callable
 from types import FrameType
 from typing import Annotated
 
@@ -87,7 +88,22 @@ def serve(
         configure_logging(settings)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    asyncio.run(_run(settings))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_run(settings))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed, else asyncio's default (``None``)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def _loop_name() -> str:
+    module = type(asyncio.get_running_loop()).__module__
+    return "uvloop" if module.startswith("uvloop") else "asyncio"
 
 
 async def _first_start(services: Services, settings: Settings) -> None:
@@ -126,6 +142,7 @@ async def _run(settings: Settings) -> None:
         clock = " (manual clock)" if settings.manual_clock else ""
         typer.echo(f"workyard listening on http://{settings.host}:{bound_port}{clock}")
         typer.echo(f"database: {_redact(settings.resolved_database_url)}")
+        typer.echo(f"event loop: {_loop_name()}")
         await server.serve(sockets=[sock])
     finally:
         await services.stop()

@@ -13,12 +13,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import jinja2
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from workyard.api import wire
 from workyard.api.inputs import path_id
+from workyard.api.router import Routes
 from workyard.clock import format_age
 from workyard.domain.models import Session, TokenKind
 from workyard.errors import AuthenticationError, NotFoundError, WorkyardError
@@ -28,7 +28,7 @@ from workyard.ui import views
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = Routes(prefix="/ui")
 
 COOKIE = "workyard_token"
 _LOGIN = "/ui/login"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from workyard.api import wire
 from workyard.api.inputs import body_str, path_id, query_bool, query_ts, read_body
+from workyard.api.router import Routes
 from workyard.api.routes.common import authenticate, json_response, pagination, services
 from workyard.domain.environments import validate_config
 from workyard.domain.limits import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
@@ -20,7 +20,7 @@ from workyard.store import EnvironmentFilter
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["environments"])
+router = Routes()
 _MAX_DESCRIPTION = MAX_DESCRIPTION_LENGTH
 
 
@@ -32,7 +32,7 @@ def _config(body: dict[str, Any]) -> dict[str, Any] | None:
     return validate_config(body["config"])
 
 
-@router.post("/environments", status_code=201)
+@router.post("/environments")
 async def create_environment(request: Request) -> Response:
     principal = await authenticate(request)
     body = await read_body(request, required=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from workyard.api import wire
 from workyard.api.inputs import path_id, query_str, query_ts, read_body
+from workyard.api.router import Routes
 from workyard.api.routes.common import authenticate, json_response, pagination, services
 from workyard.api.sse import EventStreamResponse
 from workyard.domain.events import USER_TYPES, WORKER_TYPES, validate_events
@@ -19,7 +19,7 @@ from workyard.store import EventFilter
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["events"])
+router = Routes()
 
 
 @router.post("/sessions/{session_id}/events")

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import math
 
-from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
 from workyard.api.inputs import read_body
+from workyard.api.router import Routes
 from workyard.api.routes.common import authenticate, json_response, services
 from workyard.clock import format_ts
 from workyard.errors import InvalidRequestError, NotFoundError, OverloadedError
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["operations"])
+router = Routes()
 _MAX_ADVANCE_SECONDS = 10 * 365 * 86400
 
 

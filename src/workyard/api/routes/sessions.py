@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from workyard.api import wire
 from workyard.api.inputs import body_str, path_id, query_bool, query_str, query_ts, read_body
+from workyard.api.router import Routes
 from workyard.api.routes.common import authenticate, json_response, pagination, services
 from workyard.domain.agents import validate_agent
 from workyard.domain.events import USER_TYPES, validate_events
@@ -21,7 +21,7 @@ from workyard.store import SessionFilter
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["sessions"])
+router = Routes()
 _MAX_TITLE = MAX_TITLE_LENGTH
 _STATES_BY_STATUS = {
     "rescheduling": (WorkState.QUEUED,),
@@ -30,7 +30,7 @@ _STATES_BY_STATUS = {
 }
 
 
-@router.post("/sessions", status_code=201)
+@router.post("/sessions")
 async def create_session(request: Request) -> Response:
     principal = await authenticate(request)
     body = await read_body(request, required=True)

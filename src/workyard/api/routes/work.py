@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -21,6 +20,7 @@ from workyard.api.inputs import (
     worker_id_header,
 )
 from workyard.api.protocol import DISCONNECT
+from workyard.api.router import Routes
 from workyard.api.routes.common import authenticate, json_response, pagination, services
 from workyard.clock import Instant, format_ts, parse_ts
 from workyard.domain import work as wm
@@ -30,7 +30,7 @@ from workyard.errors import InvalidRequestError
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["work"])
+router = Routes()
 _BASE = "/environments/{environment_id}/work"
 
 
