@@ -21,7 +21,8 @@ from workyard.cli.main import app as cli_app
 from workyard.logs import JsonFormatter, RequestContextFilter, begin
 
 _MISSING_ENV = "env_" + "0" * 32
-_ECHOED = ("workyard listening on ", "database: ")  # the CLI's own start-up lines, not log records
+# the CLI's own start-up lines, not log records
+_ECHOED = ("workyard listening on ", "database: ", "event loop: ")
 
 
 def _member_token(data_dir: Path) -> tuple[str, str]:
