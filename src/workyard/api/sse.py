@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from starlette.responses import Response
@@ -47,6 +48,7 @@ class EventStreamResponse(Response):
         after: str | None,
         keepalive_seconds: float,
         stall_seconds: float = 30.0,
+        credential: Callable[[], AbstractContextManager[asyncio.Future[None]]] | None = None,
     ) -> None:
         super().__init__(
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
@@ -56,6 +58,7 @@ class EventStreamResponse(Response):
         self._fetch, self._render, self._hub, self._draining = fetch, render, hub, draining
         self._session_id, self._after = session_id, after
         self._keepalive, self._stall = keepalive_seconds, stall_seconds
+        self._credential = credential if credential is not None else _no_watch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message = {
@@ -66,17 +69,20 @@ class EventStreamResponse(Response):
         await send(start)
         disconnected = asyncio.create_task(_wait_disconnect(receive))
         try:
-            await self._pump(send, disconnected)
+            with self._credential() as dead:  # the caller's credential died: just end the stream
+                await self._pump(send, disconnected, dead)
         finally:
             disconnected.cancel()
             with contextlib.suppress(Exception):
                 end: Message = {"type": "http.response.body", "body": b"", "more_body": False}
                 await asyncio.wait_for(send(end), 1.0)
 
-    async def _pump(self, send: Send, disconnected: asyncio.Task[None]) -> None:
+    async def _pump(
+        self, send: Send, disconnected: asyncio.Task[None], dead: asyncio.Future[None]
+    ) -> None:
         after = self._after
         size = _FIRST_BATCH
-        while not disconnected.done() and not self._draining.is_set():
+        while not disconnected.done() and not self._draining.is_set() and not dead.done():
             wake = self._hub.event(self._session_id)
             batch = await self._fetch(after, size)
             if batch is None:  # the session is gone: say so (the official SDK stops on it), end
@@ -97,8 +103,9 @@ class EventStreamResponse(Response):
             waiter = asyncio.ensure_future(wake.wait())
             drained = asyncio.ensure_future(self._draining.wait())
             try:
+                waits: list[asyncio.Future[Any]] = [waiter, drained, disconnected, dead]
                 done, _ = await asyncio.wait(
-                    [waiter, drained, disconnected],
+                    waits,
                     timeout=self._keepalive,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
@@ -116,6 +123,16 @@ class EventStreamResponse(Response):
         except (TimeoutError, OSError):
             return False
         return True
+
+
+@contextlib.contextmanager
+def _no_watch() -> Iterator[asyncio.Future[None]]:
+    """No credential to watch: a future that never completes."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    try:
+        yield future
+    finally:
+        future.cancel()
 
 
 def _deleted_frame(session_id: str) -> bytes:

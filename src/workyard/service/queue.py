@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from workyard.clock import Clock, Instant
 from workyard.domain import work as wm
@@ -139,6 +140,16 @@ class WorkQueue:
         await self.environment(environment_id)
         principal.require_environment(environment_id)
 
+    async def _authorized_item(
+        self, principal: Principal, environment_id: str, work_id: str, own_item: bool
+    ) -> None:
+        """``own_item``: the operation is open to the item's own credential (spec check order)."""
+        await self.environment(environment_id)
+        if own_item:
+            principal.require_work(environment_id, work_id)
+        else:
+            principal.require_environment(environment_id)
+
     # writes ------------------------------------------------------------------------------------
     async def commit(
         self, writes: Sequence[Write], changes: Sequence[tuple[WorkItem | None, WorkItem | None]]
@@ -180,9 +191,11 @@ class WorkQueue:
         environment_id: str,
         work_id: str,
         operation: Callable[[WorkItem, Instant], WorkItem],
+        *,
+        own_item: bool = False,
     ) -> WorkItem:
         """Load, apply a pure operation, compare-and-set; retry on a concurrent change."""
-        await self._authorized_env(principal, environment_id)
+        await self._authorized_item(principal, environment_id, work_id, own_item)
         for _ in range(_CAS_ATTEMPTS):
             stored = await self.load(environment_id, work_id)
             now = self.clock.now()
@@ -196,8 +209,10 @@ class WorkQueue:
         raise OverloadedError("The work item is changing too fast; retry.")
 
     # reads -------------------------------------------------------------------------------------
-    async def get(self, principal: Principal, environment_id: str, work_id: str) -> WorkItem:
-        await self._authorized_env(principal, environment_id)
+    async def get(
+        self, principal: Principal, environment_id: str, work_id: str, *, own_item: bool = False
+    ) -> WorkItem:
+        await self._authorized_item(principal, environment_id, work_id, own_item)
         return wm.expire(await self.load(environment_id, work_id), self.clock.now())
 
     async def list(
@@ -242,8 +257,12 @@ class WorkQueue:
         worker_id: str | None,
         block_ms: int | None,
         reclaim_ms: int,
+        abandon: asyncio.Future[Any] | None = None,
     ) -> WorkItem | None:
-        """Deliver the oldest deliverable item, waiting up to ``block_ms`` for one to appear."""
+        """Deliver the oldest deliverable item, waiting up to ``block_ms`` for one to appear.
+
+        Once ``abandon`` completes, the poll answers ``None`` without claiming.
+        """
         await self._authorized_env(principal, environment_id)
         if worker_id is not None:
             now = self.clock.now()
@@ -252,6 +271,8 @@ class WorkQueue:
                 self._unflushed[(environment_id, worker_id)] = now
         give_up = time.monotonic() + (block_ms or 0) / 1000
         while True:
+            if abandon is not None and abandon.done():
+                return None
             wake = self.notifier.event(environment_id)
             item = await self._try_claim(environment_id, worker_id, reclaim_ms)
             if item is not None:
@@ -261,7 +282,7 @@ class WorkQueue:
                 return None
             ready_at = self.index.next_ready_at(environment_id, reclaim_ms)
             delay = None if ready_at is None else self.clock.real_delay(ready_at)
-            await Notifier.wait(wake, remaining if delay is None else min(remaining, delay))
+            await _wait(wake, abandon, remaining if delay is None else min(remaining, delay))
 
     async def _try_claim(
         self, environment_id: str, worker_id: str | None, reclaim_ms: int
@@ -282,3 +303,15 @@ class WorkQueue:
         before = replace(claimed, delivered_at=None, delivered_to=None)
         self.keeper.after_commit([WorkChange.of(before, claimed)], committed=True)
         return claimed
+
+
+async def _wait(wake: asyncio.Event, abandon: asyncio.Future[Any] | None, seconds: float) -> None:
+    """Wait for ``wake`` for at most ``seconds``, or until ``abandon`` completes."""
+    if abandon is None:
+        await Notifier.wait(wake, seconds)
+        return
+    waiter = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait([waiter, abandon], timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()

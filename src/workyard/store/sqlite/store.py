@@ -92,6 +92,10 @@ class SqliteStore:
     async def ping(self) -> None:
         self._db.execute("SELECT 1").fetchone()
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (another process) has committed."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
     @property
     def _db(self) -> _Guarded:
         if self._conn is None:
