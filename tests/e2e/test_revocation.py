@@ -35,9 +35,17 @@ def test_cli_revoke_is_401_at_the_next_request_and_ends_open_streams(
         with open_stream(member, session["id"]) as stream:
             assert stream.events(1)[0].id == first["id"]
             cli(server, "token", "revoke", created["id"])
-            assert member.get("/environments").status_code == 401  # no waiting, no retrying
-            assert _until_end(stream) == []
+            assert _until_end(stream) == []  # the server noticed the other process's commit
+        assert member.get("/environments").status_code == 401
         assert member.get(f"/sessions/{session['id']}/events/stream").status_code == 401
+
+
+def test_the_request_right_after_a_cli_revoke_is_401(server: ServerProcess) -> None:
+    created = cli_json(server, "token", "create", "--name", "ci", "--kind", "member")
+    with _as(server, created["token"]) as member:
+        assert member.get("/environments").status_code == 200  # the server caches it now
+        cli(server, "token", "revoke", created["id"])
+        assert member.get("/environments").status_code == 401  # no waiting, no retrying
 
 
 def test_an_item_credential_streams_its_session_until_the_item_stops(
@@ -57,3 +65,17 @@ def test_an_item_credential_streams_its_session_until_the_item_stops(
             assert stopped.json()["state"] == "stopped"
             assert _until_end(stream) == []
             assert item.get(f"/sessions/{session['id']}").status_code == 401
+
+
+def test_an_item_credential_stream_ends_when_the_lease_expires(server: ServerProcess) -> None:
+    with api_client(server) as admin:
+        session = new_session(admin)
+        env_id, work_id = session["environment_id"], session["work_id"]
+        secret = admin.post(f"/environments/{env_id}/work/{work_id}/ack").json()["secret"]
+        with _as(server, secret) as item, open_stream(item, session["id"]) as stream:
+            sent = append(item, session["id"], "working")[0]
+            assert stream.events(1)[0].id == sent["id"]
+            server.advance(60)  # the ack lease (60 s by default) runs out on the server's clock
+            assert _until_end(stream) == []
+            assert item.get(f"/sessions/{session['id']}").status_code == 401
+        assert admin.get(f"/environments/{env_id}/work/{work_id}").json()["state"] == "queued"
