@@ -3,6 +3,7 @@
 The stream reads one batch at a time from the store and only reads the next once the previous one
 was handed to the transport; a client that stops reading is disconnected after ``stall_seconds``
 instead of being buffered without limit. A keep-alive comment goes out every ``keepalive_seconds``.
+When the caller's credential dies (revoked, expired, its work item ended), the stream just ends.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class EventStreamResponse(Response):
             full = len(batch) >= size
             written = 0
             while batch:
+                if dead.done():
+                    return
                 event = batch.pop(0)  # drop each event once it is handed over
                 chunk = format_event(event, self._render(event))
                 if not await self._write(send, chunk):
