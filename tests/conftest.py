@@ -31,8 +31,14 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
+def wall() -> ManualClock:
+    """Real time as the services see it (token expiry), frozen until a test moves it."""
+    return ManualClock(START)
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, manual_clock=True, token_cache_seconds=0.0)
+    return Settings(data_dir=tmp_path, manual_clock=True)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -56,9 +62,9 @@ async def store(backend: str, settings: Settings) -> AsyncIterator[Store | None]
 
 @pytest.fixture
 async def services(
-    settings: Settings, clock: ManualClock, store: Store | None
+    settings: Settings, clock: ManualClock, wall: ManualClock, store: Store | None
 ) -> AsyncIterator[Services]:
-    svc = build_services(settings, clock=clock, store=store)
+    svc = build_services(settings, clock=clock, store=store, wall=wall)
     await svc.start()
     try:
         yield svc

@@ -25,7 +25,7 @@ class Settings:
     pg_pool_size: int = 8
     manual_clock: bool = False
     allow_manual_clock_anywhere: bool = False
-    token_cache_seconds: float = 5.0
+    token_cache_seconds: float = 60.0  # a safety net: changes drop cached lookups at once
     sse_keepalive_seconds: float = 15.0
     log_level: str = "info"
     log_format: str = "text"

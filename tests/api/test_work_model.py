@@ -180,10 +180,6 @@ class WorkModel(RuleBasedStateMachine):
             each.expire(self.now)
         return item
 
-    def expect_item(self, response: httpx.Response, item: Item) -> None:
-        assert response.status_code == 200, response.text
-        assert response.json() == item.wire(self.env)
-
     def expect_error(self, response: httpx.Response, status: int) -> None:
         assert response.status_code == status, response.text
         error = response.json()["error"]
@@ -248,7 +244,16 @@ class WorkModel(RuleBasedStateMachine):
             item.state, item.acknowledged_at = "starting", self.now
             item.lease_holder = worker if worker is not None else item.delivered_to
             item.lease_deadline = self.now + DEFAULT_TTL * US
-        return self.expect_item(response, item)
+        return self.expect_item(response, item, secret=f"wis-{item.id}.")
+
+    def expect_item(self, response: httpx.Response, item: Item, secret: str = "") -> None:
+        """``secret``: the start of the credential the response carries (an ack), else none."""
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if secret:
+            assert body["secret"].startswith(secret)
+            body["secret"] = None
+        assert body == item.wire(self.env)
 
     @precondition(lambda self: bool(self.items))
     @rule(

@@ -25,6 +25,14 @@ def work_path(env_id: str, work_id: str = "", suffix: str = "") -> str:
     return f"{base}/{work_id}{suffix}" if work_id else base + suffix
 
 
+def acked(response: httpx.Response) -> dict[str, Any]:
+    """A successful ack's item, with the credential it minted (checked, then set aside)."""
+    assert response.status_code == 200, response.text
+    item: dict[str, Any] = response.json()
+    assert item["secret"].startswith(f"wis-{item['id']}.")
+    return item | {"secret": None}
+
+
 async def get_item(client: httpx.AsyncClient, env_id: str, work_id: str) -> dict[str, Any]:
     response = await client.get(work_path(env_id, work_id))
     assert response.status_code == 200, response.text
@@ -112,12 +120,11 @@ async def test_ack_same_or_absent_worker(
     response = await client.post(work_path(env_id, before["id"], "/ack"), headers=headers)
     after = await get_item(client, env_id, before["id"])
     if state == "queued":
-        assert response.status_code == 200, response.text
-        assert_only_changed(before, response.json(), state="starting", acknowledged_at=now)
-        assert after == response.json()
+        assert_only_changed(before, acked(response), state="starting", acknowledged_at=now)
+        assert after == acked(response)
     elif state in ("starting", "active"):
-        assert response.status_code == 200, response.text
-        assert response.json() == before  # a safe retry: nothing moves, not even acknowledged_at
+        # a safe retry: nothing moves, not even acknowledged_at (only a fresh credential)
+        assert acked(response) == before
         assert after == before
     else:
         body = assert_error(response, 409, "invalid_request_error")
@@ -151,16 +158,15 @@ async def test_ack_of_never_delivered_item_is_allowed_and_records_the_worker(
     response = await client.post(
         work_path(env_id, before["id"], "/ack"), headers={"Worker-ID": WORKER}
     )
-    assert response.status_code == 200, response.text
-    assert_only_changed(before, response.json(), state="starting", acknowledged_at=now)
+    assert_only_changed(before, acked(response), state="starting", acknowledged_at=now)
     # the ack's Worker-ID is now the lease holder's identity
     other = await client.post(work_path(env_id, before["id"], "/ack"), headers={"Worker-ID": OTHER})
     assert_error(other, 409, "invalid_request_error")
     retry = await client.post(
         work_path(env_id, before["id"], "/ack"), headers={"Worker-ID": WORKER}
     )
-    assert retry.status_code == 200
-    assert retry.json() == response.json()
+    assert acked(retry) == acked(response)
+    assert retry.json()["secret"] != response.json()["secret"]  # each ack mints a fresh one
 
 
 async def test_ack_of_never_delivered_item_without_worker_id(
@@ -170,8 +176,7 @@ async def test_ack_of_never_delivered_item_without_worker_id(
     clock.advance(1)
     now = format_ts(clock.now())
     response = await client.post(work_path(env_id, before["id"], "/ack"))
-    assert response.status_code == 200, response.text
-    assert_only_changed(before, response.json(), state="starting", acknowledged_at=now)
+    assert_only_changed(before, acked(response), state="starting", acknowledged_at=now)
 
 
 async def test_ack_retries_keep_the_first_acknowledged_at(
@@ -179,14 +184,12 @@ async def test_ack_retries_keep_the_first_acknowledged_at(
 ) -> None:
     item = await build_item(client, clock, env_id, "queued")
     first = await client.post(work_path(env_id, item["id"], "/ack"), headers={"Worker-ID": WORKER})
-    assert first.status_code == 200
     for _ in range(3):
         clock.advance(2)
         again = await client.post(
             work_path(env_id, item["id"], "/ack"), headers={"Worker-ID": WORKER}
         )
-        assert again.status_code == 200
-        assert again.json() == first.json()
+        assert acked(again) == acked(first)
     assert (await get_item(client, env_id, item["id"]))["acknowledged_at"] == format_ts(
         clock.now() - 6_000_000
     )

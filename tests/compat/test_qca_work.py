@@ -142,6 +142,7 @@ def test_sdk_runs_a_work_item_through_its_lifecycle(sdk: Managed) -> None:
 
     acked = work.ack(work_id, environment_id=env_id, extra_headers={"Worker-ID": WORKER})
     assert acked.state == "starting"
+    assert isinstance(acked.secret, str) and acked.secret.startswith(f"wis-{work_id}.")
     assert acked.acknowledged_at is not None
     parse_ts(acked.acknowledged_at)
     assert sdk.sessions.retrieve(session_id).status == "running"

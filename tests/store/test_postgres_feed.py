@@ -33,6 +33,7 @@ class RecordingFeed:
         self.snapshots: list[ReadinessSnapshot] = []
         self.batches: list[tuple[list[WorkChange], bool]] = []
         self.event_sessions: list[str] = []
+        self.token_ids: list[str] = []
         self._poked = asyncio.Event()
 
     def reset(self, snapshot: ReadinessSnapshot) -> None:
@@ -55,6 +56,10 @@ class RecordingFeed:
 
     def events(self, session_ids: Sequence[str]) -> None:
         self.event_sessions.extend(session_ids)
+        self._poked.set()
+
+    def tokens(self, token_ids: Sequence[str]) -> None:
+        self.token_ids.extend(token_ids)
         self._poked.set()
 
     def received(self) -> list[tuple[WorkChange, bool]]:

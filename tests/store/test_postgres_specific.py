@@ -96,7 +96,14 @@ async def _describe(conn: asyncpg.Connection, schema: str) -> dict[str, list[tup
         " ORDER BY 1, 2, 3",
         schema,
     )
+    triggers = await conn.fetch(
+        "SELECT event_object_table, trigger_name, event_manipulation, action_timing,"
+        " action_statement FROM information_schema.triggers WHERE trigger_schema = $1"
+        " ORDER BY 1, 2, 3",
+        schema,
+    )
     return {
+        "triggers": [(*tuple(r)[:4], neutral(r["action_statement"])) for r in triggers],
         "columns": [tuple(r) for r in columns],
         "indexes": [(r["tablename"], r["indexname"], neutral(r["indexdef"])) for r in indexes],
         "constraints": [(r["relname"], r["contype"], neutral(r["def"])) for r in constraints],
@@ -119,6 +126,7 @@ async def test_schema_sql_equals_what_the_migrations_build(pg_schema: str) -> No
     assert built == written
     assert len(built["columns"]) > 40 and len(built["indexes"]) >= 8
     assert ("work_items", "work_queued") in [(t, n) for t, n, _ in built["indexes"]]
+    assert {t[1] for t in built["triggers"]} == {"tokens_changed"}
 
 
 # query plans -------------------------------------------------------------------------------------

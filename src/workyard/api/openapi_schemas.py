@@ -187,7 +187,7 @@ SCHEMAS: dict[str, Schema] = {
             "stop_requested_at": _TS_OR_NULL,
             "stopped_at": _TS_OR_NULL,
             "metadata": ref("Metadata"),
-            "secret": {"type": "null"},
+            "secret": _STR_OR_NULL,
         }
     ),
     "Heartbeat": _object(

@@ -3,6 +3,7 @@
 The stream reads one batch at a time from the store and only reads the next once the previous one
 was handed to the transport; a client that stops reading is disconnected after ``stall_seconds``
 instead of being buffered without limit. A keep-alive comment goes out every ``keepalive_seconds``.
+When the caller's credential dies (revoked, expired, its work item ended), the stream just ends.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from starlette.responses import Response
@@ -49,6 +51,7 @@ class EventStreamResponse(Response):
         after: str | None,
         keepalive_seconds: float,
         stall_seconds: float = 30.0,
+        credential: Callable[[], AbstractContextManager[asyncio.Future[None]]] | None = None,
     ) -> None:
         super().__init__(
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
@@ -58,6 +61,7 @@ class EventStreamResponse(Response):
         self._fetch, self._render, self._hub, self._draining = fetch, render, hub, draining
         self._session_id, self._after = session_id, after
         self._keepalive, self._stall = keepalive_seconds, stall_seconds
+        self._credential = credential if credential is not None else _no_watch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message = {
@@ -68,17 +72,20 @@ class EventStreamResponse(Response):
         await send(start)
         disconnected = asyncio.create_task(_wait_disconnect(receive))
         try:
-            await self._pump(send, disconnected)
+            with self._credential() as dead:  # the caller's credential died: just end the stream
+                await self._pump(send, disconnected, dead)
         finally:
             disconnected.cancel()
             with contextlib.suppress(Exception):
                 end: Message = {"type": "http.response.body", "body": b"", "more_body": False}
                 await asyncio.wait_for(send(end), 1.0)
 
-    async def _pump(self, send: Send, disconnected: asyncio.Task[None]) -> None:
+    async def _pump(
+        self, send: Send, disconnected: asyncio.Task[None], dead: asyncio.Future[None]
+    ) -> None:
         after = self._after
         size = _FIRST_BATCH
-        while not disconnected.done() and not self._draining.is_set():
+        while not disconnected.done() and not self._draining.is_set() and not dead.done():
             wake = self._hub.event(self._session_id)
             batch = await self._fetch(after, size)
             if batch is None:  # the session is gone: say so (the official SDK stops on it), end
@@ -87,6 +94,8 @@ class EventStreamResponse(Response):
             full = len(batch) >= size
             written = 0
             while batch:
+                if dead.done():
+                    return
                 event = batch.pop(0)  # drop each event once it is handed over
                 chunk = format_event(event, self._render(event))
                 if not await self._write(send, chunk):
@@ -99,8 +108,9 @@ class EventStreamResponse(Response):
             waiter = asyncio.ensure_future(wake.wait())
             drained = asyncio.ensure_future(self._draining.wait())
             try:
+                waits: list[asyncio.Future[Any]] = [waiter, drained, disconnected, dead]
                 done, _ = await asyncio.wait(
-                    [waiter, drained, disconnected],
+                    waits,
                     timeout=self._keepalive,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
@@ -118,6 +128,16 @@ class EventStreamResponse(Response):
         except (TimeoutError, OSError):
             return False
         return True
+
+
+@contextlib.contextmanager
+def _no_watch() -> Iterator[asyncio.Future[None]]:
+    """No credential to watch: a future that never completes."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    try:
+        yield future
+    finally:
+        future.cancel()
 
 
 def _deleted_frame(session_id: str) -> bytes:

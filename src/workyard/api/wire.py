@@ -40,7 +40,8 @@ def environment(env: Environment) -> dict[str, Any]:
     }
 
 
-def work(item: WorkItem) -> dict[str, Any]:
+def work(item: WorkItem, secret: str | None = None) -> dict[str, Any]:
+    """A work item; ``secret`` only in the ack response that minted it (never the stored hash)."""
     return {
         "id": item.id,
         "type": "work",
@@ -54,7 +55,7 @@ def work(item: WorkItem) -> dict[str, Any]:
         "stop_requested_at": ts(item.stop_requested_at),
         "stopped_at": ts(item.stopped_at),
         "metadata": item.metadata,
-        "secret": None,
+        "secret": secret,
     }
 
 

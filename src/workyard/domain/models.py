@@ -74,6 +74,7 @@ class WorkItem:
     holder: str | None = None
     lease_expires_at: Instant | None = None
     version: int = 1
+    secret_hash: str | None = None  # SHA-256 of the credential the current lease's ack minted
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ claim; the service applies these functions between a load and a compare-and-set.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, replace
 
 from workyard.clock import Instant
@@ -23,9 +24,11 @@ __all__ = [
     "Heartbeat",
     "ack",
     "clamp_ttl",
+    "credential_valid",
     "deliver",
     "deliverable",
     "expire",
+    "grant",
     "heartbeat",
     "is_live",
     "stop",
@@ -60,7 +63,10 @@ def expire(item: WorkItem, now: Instant) -> WorkItem:
     if deadline is None or now < deadline or item.state not in LEASED:
         return item
     if item.state is WorkState.STOPPING:
-        return replace(item, state=WorkState.STOPPED, stopped_at=deadline, lease_expires_at=None)
+        return replace(
+            item, state=WorkState.STOPPED, stopped_at=deadline, lease_expires_at=None,
+            secret_hash=None,
+        )  # fmt: skip
     return _requeued(item)
 
 
@@ -75,6 +81,7 @@ def _requeued(item: WorkItem) -> WorkItem:
         delivered_to=None,
         holder=None,
         lease_expires_at=None,
+        secret_hash=None,
     )
 
 
@@ -110,6 +117,21 @@ def ack(item: WorkItem, worker_id: str | None, now: Instant, default_ttl: int) -
         holder=worker_id if worker_id is not None else item.delivered_to,
         lease_expires_at=now + default_ttl * _US_PER_S,
     )
+
+
+def grant(item: WorkItem, secret_hash: str) -> WorkItem:
+    """An acked item with a fresh credential: its hash replaces the previous one (if any)."""
+    return replace(item, secret_hash=secret_hash)
+
+
+def credential_valid(item: WorkItem | None, secret_hash: str, now: Instant) -> bool:
+    """Whether an item credential with this hash works now: the current lease's, and leased."""
+    if item is None:
+        return False
+    current = expire(item, now)
+    if current.state not in LEASED or current.secret_hash is None:
+        return False
+    return hmac.compare_digest(current.secret_hash, secret_hash)
 
 
 def clamp_ttl(desired: int | None, default_ttl: int) -> int:
@@ -159,7 +181,9 @@ def stop(item: WorkItem, force: bool, now: Instant) -> WorkItem:
     if item.state is WorkState.STOPPED:
         return item
     if force or item.state in (WorkState.QUEUED, WorkState.STOPPING):
-        return replace(item, state=WorkState.STOPPED, stopped_at=now, lease_expires_at=None)
+        return replace(
+            item, state=WorkState.STOPPED, stopped_at=now, lease_expires_at=None, secret_hash=None
+        )
     return replace(item, state=WorkState.STOPPING, stop_requested_at=now)
 
 

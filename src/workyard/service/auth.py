@@ -1,21 +1,42 @@
-"""Tokens: creation, hashing, verification (with a short cache) and permission checks."""
+"""Credentials: API tokens and work-item secrets; exact caches, watches and permission checks.
+
+Lookups are cached, and the cache is exact, never merely short-lived: it is dropped whenever a
+credential may have changed. Changes made by this server drop it at once; SQLite writes by another
+process (the ``workyard token`` CLI) are seen through ``PRAGMA data_version`` on every request;
+PostgreSQL changes by any replica or the CLI arrive through the change feed (a trigger notifies on
+every token change; work-item changes are on the feed already), and while the feed is down the
+cache is not used at all. Token expiry follows the wall clock (``wall``), never the emulator clock;
+work-item leases follow the queue's clock like every other lease rule.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
 
-from workyard.clock import Clock, Instant
+from workyard.clock import Clock, Instant, SystemClock
+from workyard.domain import work as wm
 from workyard.domain.limits import quote
-from workyard.domain.models import TokenKind, TokenRecord
+from workyard.domain.models import TokenKind, TokenRecord, WorkItem
 from workyard.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from workyard.ids import new_id
-from workyard.store import Insert, Replace, Store
+from workyard.service.credentials import (
+    ITEM_SECRET_PREFIX,
+    Watches,
+    hash_secret,
+    parse_item_secret,
+)
+from workyard.service.keeper import IndexKeeper
+from workyard.store import Insert, Replace, Store, WorkChange
 
 __all__ = [
+    "ItemScope",
     "Principal",
     "TokenService",
     "hash_token",
@@ -25,10 +46,10 @@ __all__ = [
 _TOKEN_RE = re.compile(r"^pt-[A-Za-z0-9_-]{32,200}\Z")
 _DURATION_RE = re.compile(r"^(\d+)([smhdw])\Z")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_CACHE_LIMIT = 10_000
+V = TypeVar("V")
 
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+hash_token = hash_secret
 
 
 def parse_duration(text: str) -> int:
@@ -42,40 +63,134 @@ def parse_duration(text: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemScope:
+    """What a work-item credential may touch: its item, its session, nothing else."""
+
+    work_id: str
+    session_id: str
+    environment_id: str
+    secret_hash: str
+
+
+_ITEM_ONLY = "A work item credential may only use its own session and work item."
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a token's kind and, for worker tokens, its environments (empty = all)."""
+    """Who is calling: a token's kind and, for worker tokens, its environments (empty = all).
+
+    A work-item credential is a principal with ``item`` set (kind ``worker``, confined to the
+    item's environment): every check rejects it except ``require_session``/``require_work`` on its
+    own session and item. ``token_id`` is then the work item's id.
+    """
 
     token_id: str
     kind: TokenKind
     environment_ids: tuple[str, ...] = ()
+    item: ItemScope | None = None
+    expires_at: Instant | None = field(default=None, compare=False)  # wall clock
+    checked: int = field(default=0, compare=False)  # the credential generation it was looked up at
 
     @property
     def restricted(self) -> bool:
         """A worker token limited to some environments."""
         return self.kind is TokenKind.WORKER and bool(self.environment_ids)
 
+    def require_token(self) -> None:
+        """An API token (lists, poll, ack, stats, environments…): never an item credential."""
+        if self.item is not None:
+            raise PermissionDeniedError(_ITEM_ONLY)
+
     def require_member(self) -> None:
         """Admin or member (everything but environment delete and tokens)."""
+        self.require_token()
         if self.kind is TokenKind.WORKER:
             raise PermissionDeniedError("Worker tokens may not perform this operation.")
 
     def require_admin(self) -> None:
+        self.require_token()
         if self.kind is not TokenKind.ADMIN:
             raise PermissionDeniedError("Only admin tokens may perform this operation.")
 
     def require_environment(self, environment_id: str) -> None:
         """Work access: any admin/member; a worker only inside its environments."""
+        self.require_token()
         if self.restricted and environment_id not in self.environment_ids:
             raise PermissionDeniedError("This token is not allowed in this environment.")
 
+    def require_session(self, session_id: str, environment_id: str) -> None:
+        """Reading a session and its events, sending events: an item credential for its own."""
+        if self.item is None:
+            self.require_environment(environment_id)
+        elif session_id != self.item.session_id:
+            raise PermissionDeniedError(_ITEM_ONLY)
+
+    def require_work(self, environment_id: str, work_id: str) -> None:
+        """Heartbeat, stop, metadata of one item: an item credential for its own item only."""
+        if self.item is None:
+            self.require_environment(environment_id)
+        elif (environment_id, work_id) != (self.item.environment_id, self.item.work_id):
+            raise PermissionDeniedError(_ITEM_ONLY)
+
+
+class _Cache(Generic[V]):
+    """Lookups by key, each reused until dropped (or ``max_age`` seconds, a safety net)."""
+
+    def __init__(self, max_age: float) -> None:
+        self.max_age = max_age
+        self.entries: dict[str, tuple[float, V]] = {}
+
+    def get(self, key: str) -> tuple[bool, V | None]:
+        hit = self.entries.get(key)
+        if hit is None or time.monotonic() - hit[0] >= self.max_age:
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: str, value: V) -> bool:
+        """Store; ``True`` when the cache had to be emptied first (it is bounded)."""
+        emptied = len(self.entries) >= _CACHE_LIMIT
+        if emptied:
+            self.entries.clear()
+        self.entries[key] = (time.monotonic(), value)
+        return emptied
+
 
 class TokenService:
-    def __init__(self, store: Store, clock: Clock, cache_seconds: float = 5.0) -> None:
+    """Authenticates both kinds of credential and tells open streams when theirs dies.
+
+    ``clock`` is the server's (emulator) clock: work-item leases. ``wall`` is real time: token
+    creation, revocation and expiry. ``keeper`` connects the service to work and token changes
+    (without one, e.g. in the CLI, a replicated store is never cached).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        cache_seconds: float = 60.0,
+        *,
+        wall: Clock | None = None,
+        keeper: IndexKeeper | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, TokenRecord | None]] = {}
+        self.wall: Clock = wall if wall is not None else SystemClock()
+        self._keeper = keeper
+        self._tokens: _Cache[TokenRecord | None] = _Cache(cache_seconds)
+        self._items: _Cache[WorkItem] = _Cache(cache_seconds)
+        self._token_gen = 0
+        self._item_gen = 0
+        self._changed = asyncio.Event()
+        version: Callable[[], int] | None = getattr(store, "data_version", None)
+        self._version = version if callable(version) else None
+        self._seen_version: int | None = None
+        self.watches = Watches(self._alive, self.wall, self._notice if self._version else None)
+        if keeper is not None:
+            keeper.on_tokens = self._tokens_changed
+            keeper.on_work = self._work_changed
+            keeper.on_resync = self._resync
 
+    # tokens: create and revoke -------------------------------------------------------------
     async def create(
         self,
         name: str,
@@ -89,7 +204,7 @@ class TokenService:
         if not name.strip():
             raise ValueError("a token needs a name")
         clear = "pt-" + secrets.token_urlsafe(32)
-        now = self._clock.now()
+        now = self.wall.now()
         expires: Instant | None = None
         if expires_in_seconds is not None:
             expires = now + expires_in_seconds * 1_000_000
@@ -103,6 +218,7 @@ class TokenService:
             expires_at=expires,
         )
         await self._store.commit([Insert(record)])
+        self._tokens_changed([record.id])
         return record, clear
 
     async def revoke(self, token_id: str) -> TokenRecord:
@@ -111,33 +227,139 @@ class TokenService:
             raise NotFoundError(f"No token {token_id}.")
         if record.revoked_at is not None:
             return record
-        from dataclasses import replace
-
-        revoked = replace(record, revoked_at=self._clock.now())
+        revoked = replace(record, revoked_at=self.wall.now())
         await self._store.commit([Replace(revoked, 0)])
-        self._cache.clear()
+        self._tokens_changed([token_id])
+        self.watches.kill(token_id)
         return revoked
 
+    # authentication ------------------------------------------------------------------------
     async def authenticate(self, authorization: str | None) -> Principal:
         """The principal for an ``Authorization`` header value, or 401."""
         if authorization is None:
             raise AuthenticationError()
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not _TOKEN_RE.match(token):
+        if scheme.lower() != "bearer":
             raise AuthenticationError()
-        record = await self._lookup(hash_token(token))
-        if record is None or not record.usable(self._clock.now()):
+        if token.startswith(ITEM_SECRET_PREFIX):
+            return await self._item_principal(token)
+        if not _TOKEN_RE.match(token):
             raise AuthenticationError()
-        return Principal(record.id, record.kind, record.environment_ids)
+        digest = hash_token(token)
+        trusted = self._fresh()
+        gen = self._token_gen
+        hit, record = self._tokens.get(digest) if trusted else (False, None)
+        if not hit:
+            record = await self._store.token_by_hash(digest)
+            if trusted and self._tokens.put(digest, record):
+                self._token_gen += 1
+        if record is None or not record.usable(self.wall.now()):
+            raise AuthenticationError()
+        return Principal(
+            record.id, record.kind, record.environment_ids, expires_at=record.expires_at,
+            checked=gen,
+        )  # fmt: skip
 
-    async def _lookup(self, token_hash: str) -> TokenRecord | None:
-        cached = self._cache.get(token_hash)
-        mono = time.monotonic()
-        if cached is not None and mono - cached[0] < self._cache_seconds:
-            return cached[1]
-        record = await self._store.token_by_hash(token_hash)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[token_hash] = (mono, record)
-        return record
+    async def _item_principal(self, token: str) -> Principal:
+        parsed = parse_item_secret(token)
+        if parsed is None:
+            raise AuthenticationError()
+        work_id, digest = parsed
+        trusted = self._fresh()
+        gen = self._item_gen
+        _, item = self._items.get(work_id) if trusted else (False, None)
+        now = self._clock.now()
+        if not wm.credential_valid(item, digest, now):  # not cached, or changed since: ask
+            item = await self._store.get_work(work_id)
+            if not wm.credential_valid(item, digest, now):
+                raise AuthenticationError()
+            assert item is not None
+            if trusted and self._items.put(work_id, item):
+                self._item_gen += 1
+        assert item is not None
+        scope = ItemScope(work_id, item.session_id, item.environment_id, digest)
+        return Principal(work_id, TokenKind.WORKER, (item.environment_id,), item=scope, checked=gen)
+
+    def _fresh(self) -> bool:
+        """Whether cached lookups may answer now; notices writes by other processes (SQLite)."""
+        if self._version is not None:
+            version = self._version()
+            if version != self._seen_version:
+                if self._seen_version is not None:
+                    self._external_change()
+                self._seen_version = version
+            return True
+        keeper = self._keeper
+        return keeper is not None and keeper.replicated and keeper.ready
+
+    def _notice(self) -> None:
+        self._fresh()
+
+    # change signals ------------------------------------------------------------------------
+    def _tokens_changed(self, token_ids: Sequence[str]) -> None:
+        self._tokens.entries.clear()  # negative entries have no id: token changes are rare
+        self._token_gen += 1
+        self._signal()
+        if any(self.watches.watched(t) for t in token_ids):
+            self.watches.recheck(token_ids)
+
+    def _work_changed(self, changes: Sequence[WorkChange]) -> None:
+        hit = [c.id for c in changes if self._items.entries.pop(c.id, None) is not None]
+        watched = [c.id for c in changes if self.watches.watched(c.id)]
+        if hit or watched:
+            self._item_gen += 1
+            self._signal()
+        if watched:
+            self.watches.recheck(watched)
+
+    def _external_change(self) -> None:
+        """Something may have changed anywhere (another process wrote; the feed resynced)."""
+        self._tokens.entries.clear()
+        self._items.entries.clear()
+        self._token_gen += 1
+        self._item_gen += 1
+        self._signal()
+        if len(self.watches):
+            self.watches.recheck(None)
+
+    def _resync(self) -> None:
+        self._external_change()
+
+    def _signal(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def changed(self) -> asyncio.Event:
+        """Set at the next credential change this server notices (take it before acting)."""
+        return self._changed
+
+    # watches -------------------------------------------------------------------------------
+    @contextmanager
+    def watch(self, principal: Principal) -> Iterator[asyncio.Future[None]]:
+        """A future that completes when ``principal``'s credential dies, while the block runs.
+
+        Shared by everyone watching the same credential; never cancel or await-cancel it.
+        """
+        self._fresh()
+        item = principal.item
+        if item is None:
+            stale = principal.checked != self._token_gen
+            key = group = principal.token_id
+            expires = principal.expires_at
+        else:
+            stale = principal.checked != self._item_gen
+            key, group, expires = f"{item.work_id}:{item.secret_hash}", item.work_id, None
+        with self.watches.watch(key, group, expires, stale) as dead:
+            yield dead
+
+    async def _alive(self, key: str) -> bool:
+        work_id, _, digest = key.partition(":")
+        if digest:
+            item = await self._store.get_work(work_id)
+            return wm.credential_valid(item, digest, self._clock.now())
+        record = await self._store.get_token(key)
+        return record is not None and record.usable(self.wall.now())
+
+    async def close(self) -> None:
+        await self.watches.close()

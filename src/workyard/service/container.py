@@ -36,13 +36,20 @@ class Services:
         await self.queue.start()
 
     async def stop(self) -> None:
+        await self.tokens.close()
         await self.queue.stop()
         await self.store.close()
 
 
 def build_services(
-    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    wall: Clock | None = None,
 ) -> Services:
+    """``clock``: the server's clock (manual under ``--manual-clock``); ``wall``: real time, for
+    token expiry (tests pass a manual one)."""
     if clock is None:
         clock = ManualClock() if settings.manual_clock else SystemClock()
     if store is None:
@@ -57,7 +64,9 @@ def build_services(
         settings=settings,
         store=store,
         clock=clock,
-        tokens=TokenService(store, clock, settings.token_cache_seconds),
+        tokens=TokenService(
+            store, clock, settings.token_cache_seconds, wall=wall, keeper=queue.keeper
+        ),
         queue=queue,
         environments=EnvironmentService(queue),
         sessions=sessions,

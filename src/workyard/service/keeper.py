@@ -45,6 +45,10 @@ class IndexKeeper:
         self._echoed = asyncio.Event()
         self.on_events: Callable[[Sequence[str]], None] = lambda _: None
         self.on_reset: Callable[[], None] = lambda: None
+        # credentials (service/auth.py): work items and tokens that changed, and resyncs
+        self.on_work: Callable[[Sequence[WorkChange]], None] = lambda _: None
+        self.on_tokens: Callable[[Sequence[str]], None] = lambda _: None
+        self.on_resync: Callable[[], None] = lambda: None
 
     # commits made by this server ---------------------------------------------------------------
     def before_commit(self, changes: Sequence[WorkChange]) -> None:
@@ -53,6 +57,8 @@ class IndexKeeper:
             self._unready.update(c.environment_id for c in changes if _may_ready(c))
 
     def after_commit(self, changes: Sequence[WorkChange], committed: bool) -> None:
+        if committed:
+            self.on_work(changes)
         if not self.replicated:
             if committed:
                 self._apply_all(changes)
@@ -73,6 +79,7 @@ class IndexKeeper:
         self._wake_sweeper()
         self._notifier.notify_all()
         self.on_reset()  # anything missed while the feed was down is worth a look
+        self.on_resync()
 
     def changes(self, changes: Sequence[WorkChange], own: bool) -> None:
         if own:
@@ -80,6 +87,10 @@ class IndexKeeper:
             self._echoed.set()
             self._echoed = asyncio.Event()
         self._apply_all(changes)
+        self.on_work(changes)
+
+    def tokens(self, token_ids: Sequence[str]) -> None:
+        self.on_tokens(token_ids)
 
     def events(self, session_ids: Sequence[str]) -> None:
         self.on_events(session_ids)

@@ -144,6 +144,16 @@ class WorkQueue:
         await self.environment(environment_id)
         principal.require_environment(environment_id)
 
+    async def _authorized_item(
+        self, principal: Principal, environment_id: str, work_id: str, own_item: bool
+    ) -> None:
+        """``own_item``: the operation is open to the item's own credential (spec check order)."""
+        await self.environment(environment_id)
+        if own_item:
+            principal.require_work(environment_id, work_id)
+        else:
+            principal.require_environment(environment_id)
+
     # writes ------------------------------------------------------------------------------------
     async def commit(
         self, writes: Sequence[Write], changes: Sequence[tuple[WorkItem | None, WorkItem | None]]
@@ -186,6 +196,8 @@ class WorkQueue:
         environment_id: str,
         work_id: str,
         operation: Callable[[WorkItem, Instant], WorkItem],
+        *,
+        own_item: bool = False,
     ) -> WorkItem:
         """Load, apply a pure operation, compare-and-set; retry on a concurrent change.
 
@@ -193,7 +205,7 @@ class WorkQueue:
         only a successful compare-and-set is trusted from it; an error or a no-op is re-checked
         against a fresh read.
         """
-        await self._authorized_env(principal, environment_id)
+        await self._authorized_item(principal, environment_id, work_id, own_item)
         hint = self.store.cached_work(work_id)
         for _ in range(_CAS_ATTEMPTS):
             if hint is not None and hint.environment_id == environment_id:
@@ -219,8 +231,10 @@ class WorkQueue:
         raise OverloadedError("The work item is changing too fast; retry.")
 
     # reads -------------------------------------------------------------------------------------
-    async def get(self, principal: Principal, environment_id: str, work_id: str) -> WorkItem:
-        await self._authorized_env(principal, environment_id)
+    async def get(
+        self, principal: Principal, environment_id: str, work_id: str, *, own_item: bool = False
+    ) -> WorkItem:
+        await self._authorized_item(principal, environment_id, work_id, own_item)
         return wm.expire(await self.load(environment_id, work_id), self.clock.now())
 
     async def list(

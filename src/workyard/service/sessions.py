@@ -79,7 +79,7 @@ class SessionService:
         session = await self._store.get_session(session_id)
         if session is None:
             raise NotFoundError(f"Session {session_id} not found.")
-        principal.require_environment(session.environment_id)
+        principal.require_session(session.id, session.environment_id)
         return session
 
     async def get(self, principal: Principal, session_id: str) -> Session:
@@ -88,6 +88,7 @@ class SessionService:
     async def list(
         self, principal: Principal, flt: SessionFilter, page: PageRequest, descending: bool
     ) -> Page[Session]:
+        principal.require_token()
         if flt.environment_id is not None:
             principal.require_environment(flt.environment_id)
         elif principal.restricted:

@@ -172,6 +172,7 @@ def work_from_row(row: Row) -> WorkItem:
         delivered_to=row["delivered_to"],
         holder=row["holder"],
         version=row["version"],
+        secret_hash=row["secret_hash"],
         **{name: row[name] for name in _WORK_INSTANTS},
     )
 
@@ -187,5 +188,6 @@ def work_params(w: WorkItem) -> dict[str, Any]:
         delivered_to=w.delivered_to,
         holder=w.holder,
         version=w.version,
+        secret_hash=w.secret_hash,
     )
     return params

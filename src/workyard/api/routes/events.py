@@ -90,6 +90,7 @@ async def stream_events(request: Request, session_id: str) -> Response:
         session_id=sid,
         after=after,
         keepalive_seconds=svc.settings.sse_keepalive_seconds,
+        credential=lambda: svc.tokens.watch(principal),
     )
 
 

@@ -27,6 +27,7 @@ from workyard.domain import work as wm
 from workyard.domain.metadata import validate_patch
 from workyard.domain.models import WorkItem, WorkState
 from workyard.errors import InvalidRequestError
+from workyard.service.credentials import mint_item_secret
 
 __all__ = ["router"]
 
@@ -65,7 +66,8 @@ async def poll_work(request: Request, environment_id: str) -> Response:
     worker_id = worker_id_header(request)
     env_id = path_id("env", environment_id, "Environment")
     reclaim_ms = wm.DEFAULT_RECLAIM_MS if reclaim is None else min(reclaim, wm.MAX_RECLAIM_MS)
-    queue = services(request).queue
+    svc = services(request)
+    queue = svc.queue
     gone: asyncio.Future[Any] | None = request.scope.get("extensions", {}).get(DISCONNECT)
     abandon: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     watcher = None
@@ -73,11 +75,15 @@ async def poll_work(request: Request, environment_id: str) -> Response:
         gone.add_done_callback(lambda _: _complete(abandon))
     elif block_ms:  # no server hook (in-process ASGI): watch receive() for the disconnect
         watcher = asyncio.create_task(_await_disconnect(request.receive, abandon))
-    try:
-        item = await queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms, abandon)
-    finally:
-        if watcher is not None:
-            watcher.cancel()
+    with svc.tokens.watch(principal) as dead:  # a poll of a token that dies answers null
+        chained = _chain(abandon)
+        dead.add_done_callback(chained)
+        try:
+            item = await queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms, abandon)
+        finally:
+            dead.remove_done_callback(chained)
+            if watcher is not None:
+                watcher.cancel()
     if item is None:
         return json_response(None)
     return _Delivery(bytes(json_response(wire.work(item)).body), gone, lambda: queue.release(item))
@@ -118,6 +124,16 @@ class _Delivery(Response):
         await super().__call__(scope, receive, send)
 
 
+def _chain(target: asyncio.Future[None]) -> Callable[[asyncio.Future[None]], None]:
+    """A done-callback that completes ``target`` when its future ends (not when cancelled)."""
+
+    def complete(source: asyncio.Future[None]) -> None:
+        if not source.cancelled() and not target.done():
+            target.set_result(None)
+
+    return complete
+
+
 @router.get(_BASE + "/stats")
 async def work_stats(request: Request, environment_id: str) -> Response:
     principal = await authenticate(request)
@@ -146,11 +162,12 @@ async def update_work(request: Request, environment_id: str, work_id: str) -> Re
         validate_patch(patch)  # 400 before 404 (spec/work.md §3); the key count needs the item
     env_id = path_id("env", environment_id, "Environment")
     queue = services(request).queue
+    wid = _work_id(work_id, env_id)
     if patch is None:
-        item = await queue.get(principal, env_id, _work_id(work_id, env_id))
+        item = await queue.get(principal, env_id, wid, own_item=True)
     else:
         item = await queue.mutate(
-            principal, env_id, _work_id(work_id, env_id), lambda w, _: wm.update_metadata(w, patch)
+            principal, env_id, wid, lambda w, _: wm.update_metadata(w, patch), own_item=True
         )
     return json_response(wire.work(item))
 
@@ -163,10 +180,12 @@ async def ack_work(request: Request, environment_id: str, work_id: str) -> Respo
     env_id = path_id("env", environment_id, "Environment")
     queue = services(request).queue
     ttl = queue.default_ttl
+    wid = _work_id(work_id, env_id)
+    secret, secret_hash = mint_item_secret(wid)  # every ack mints; it replaces the previous one
     item = await queue.mutate(
-        principal, env_id, _work_id(work_id, env_id), lambda w, now: wm.ack(w, worker_id, now, ttl)
+        principal, env_id, wid, lambda w, now: wm.grant(wm.ack(w, worker_id, now, ttl), secret_hash)
     )
-    return json_response(wire.work(item))
+    return json_response(wire.work(item, secret=secret))
 
 
 def _expected(request: Request) -> str | Instant | None:
@@ -201,7 +220,7 @@ async def heartbeat_work(request: Request, environment_id: str, work_id: str) ->
         ttl_box.append(result.ttl_seconds)
         return result.item
 
-    item = await queue.mutate(principal, env_id, _work_id(work_id, env_id), beat)
+    item = await queue.mutate(principal, env_id, _work_id(work_id, env_id), beat, own_item=True)
     assert item.latest_heartbeat_at is not None
     return json_response(
         {
@@ -221,6 +240,10 @@ async def stop_work(request: Request, environment_id: str, work_id: str) -> Resp
     force = body_bool(body, "force", False)
     env_id = path_id("env", environment_id, "Environment")
     item = await services(request).queue.mutate(
-        principal, env_id, _work_id(work_id, env_id), lambda w, now: wm.stop(w, force, now)
+        principal,
+        env_id,
+        _work_id(work_id, env_id),
+        lambda w, now: wm.stop(w, force, now),
+        own_item=True,
     )
     return json_response(wire.work(item))

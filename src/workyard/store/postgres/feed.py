@@ -125,11 +125,14 @@ class Follower:
     def _deliver(self, snapshot: TxSnapshot, payload: str) -> None:
         try:
             message = json.loads(payload)
+            tokens = [str(t) for t in message.get("t", [])]
+            if tokens:  # token changes (a trigger): always worth passing on
+                self._feed.tokens(tokens)
             if snapshot.visible(int(message["x"])):
                 return
-            changes = decode_changes(message["c"])
+            changes = decode_changes(message.get("c", []))
             sessions = [str(s) for s in message.get("s", [])]
-        except (ValueError, KeyError, TypeError, IndexError):
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             log.error("ignoring a malformed change notification")
             return
         if changes:

@@ -1,4 +1,4 @@
-"""``PostgresStore``'s idempotency keys (migration 0006; see ``store/idempotency.py``)."""
+"""``PostgresStore``'s idempotency keys (migration 0005; see ``store/idempotency.py``)."""
 
 from __future__ import annotations
 

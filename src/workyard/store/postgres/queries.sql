@@ -104,10 +104,10 @@ SELECT * FROM work_items WHERE id = :id;
 -- name: insert_work
 INSERT INTO work_items (id, environment_id, session_id, state, created_at, acknowledged_at, started_at,
     latest_heartbeat_at, stop_requested_at, stopped_at, metadata, delivered_at, delivered_to, holder,
-    lease_expires_at, version)
+    lease_expires_at, version, secret_hash)
 VALUES (:id, :environment_id, :session_id, :state, :created_at, :acknowledged_at, :started_at,
     :latest_heartbeat_at, :stop_requested_at, :stopped_at, :metadata, :delivered_at, :delivered_to,
-    :holder, :lease_expires_at, :version);
+    :holder, :lease_expires_at, :version, :secret_hash);
 
 -- name: replace_work
 UPDATE work_items
@@ -115,7 +115,7 @@ SET state = :state, acknowledged_at = :acknowledged_at, started_at = :started_at
     latest_heartbeat_at = :latest_heartbeat_at, stop_requested_at = :stop_requested_at,
     stopped_at = :stopped_at, metadata = :metadata, delivered_at = :delivered_at,
     delivered_to = :delivered_to, holder = :holder, lease_expires_at = :lease_expires_at,
-    version = :version
+    version = :version, secret_hash = :secret_hash
 WHERE id = :id AND version = :expected_version;
 
 -- name: list_work_asc
@@ -283,7 +283,7 @@ DELETE FROM events WHERE session_id = :session_id;
 -- name: export_events
 SELECT * FROM events WHERE id > :after::text ORDER BY id LIMIT :limit;
 
--- idempotency keys (migration 0006) -----------------------------------------------------------
+-- idempotency keys (migration 0005) -----------------------------------------------------------
 
 -- name: claim_idempotency_key
 INSERT INTO idempotency_keys (token_id, key, request_hash, status, body, created_at)

@@ -56,7 +56,8 @@ CREATE TABLE work_items (
     delivered_to TEXT,
     holder TEXT,
     lease_expires_at BIGINT,
-    version BIGINT NOT NULL
+    version BIGINT NOT NULL,
+    secret_hash TEXT
 );
 
 CREATE INDEX work_by_environment ON work_items (environment_id, id);
@@ -94,3 +95,19 @@ CREATE TABLE idempotency_keys (
 );
 
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+
+-- Every token change notifies every replica on the work feed's channel (see feed.py).
+CREATE FUNCTION workyard_token_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify(
+        'workyard_work:' || TG_TABLE_SCHEMA,
+        json_build_object(
+            'x', txid_current(),
+            't', json_build_array(CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END)
+        )::text
+    );
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER tokens_changed AFTER INSERT OR UPDATE OR DELETE ON tokens
+FOR EACH ROW EXECUTE FUNCTION workyard_token_changed();

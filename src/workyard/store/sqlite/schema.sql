@@ -56,7 +56,8 @@ CREATE TABLE work_items (
     delivered_to TEXT,
     holder TEXT,
     lease_expires_at INTEGER,
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    secret_hash TEXT
 );
 
 CREATE INDEX work_by_environment ON work_items (environment_id, id);

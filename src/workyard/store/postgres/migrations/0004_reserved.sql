@@ -1,2 +1,0 @@
--- Reserved: no schema change.
-SELECT 1;
