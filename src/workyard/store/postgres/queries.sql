@@ -204,7 +204,7 @@ WITH w AS (
         latest_heartbeat_at = :latest_heartbeat_at, stop_requested_at = :stop_requested_at,
         stopped_at = :stopped_at, metadata = :metadata, delivered_at = :delivered_at,
         delivered_to = :delivered_to, holder = :holder, lease_expires_at = :lease_expires_at,
-        version = :version
+        version = :version, secret_hash = :secret_hash
     WHERE id = :id AND version = :expected_version
     RETURNING 1
 )
@@ -219,10 +219,10 @@ WITH s AS (
 ), w AS (
     INSERT INTO work_items (id, environment_id, session_id, state, created_at, acknowledged_at, started_at,
         latest_heartbeat_at, stop_requested_at, stopped_at, metadata, delivered_at, delivered_to, holder,
-        lease_expires_at, version)
+        lease_expires_at, version, secret_hash)
     VALUES (:id, :environment_id, :session_id, :state, :created_at, :acknowledged_at, :started_at,
         :latest_heartbeat_at, :stop_requested_at, :stopped_at, :metadata, :delivered_at, :delivered_to,
-        :holder, :lease_expires_at, :version)
+        :holder, :lease_expires_at, :version, :secret_hash)
     RETURNING 1
 )
 SELECT pg_notify(:channel, json_build_object('o', :origin::text, 'x', txid_current(), 'c', :changes::json, 's', '[]'::json)::text)
