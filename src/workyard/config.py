@@ -8,7 +8,10 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["SECRET_SETTINGS", "Settings", "load_settings"]
+
+# Settings that may hold secrets: each also reads ``WORKYARD_<NAME>_FILE`` (a mounted secret).
+SECRET_SETTINGS = ("admin_token", "database_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,8 @@ class Settings:
     token_cache_seconds: float = 5.0
     sse_keepalive_seconds: float = 15.0
     log_level: str = "info"
+    admin_token: str | None = None
+    retention_days: int = 30
 
     @property
     def resolved_database_url(self) -> str:
@@ -72,7 +77,22 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     base = Settings()
     values: dict[str, Any] = {}
     for f in fields(Settings):
-        raw = env.get(f"WORKYARD_{f.name.upper()}")
+        raw = _raw_value(env, f.name)
         if raw is not None:
             values[f.name] = _convert(f.name, raw, getattr(base, f.name))
     return replace(base, **values).with_overrides(**overrides)
+
+
+def _raw_value(env: Mapping[str, str], name: str) -> str | None:
+    """``WORKYARD_<NAME>``, or for secrets the contents of the file ``WORKYARD_<NAME>_FILE``."""
+    key = f"WORKYARD_{name.upper()}"
+    if name not in SECRET_SETTINGS or f"{key}_FILE" not in env:
+        return env.get(key)
+    if key in env:
+        raise ValueError(f"set {key} or {key}_FILE, not both")
+    path = Path(env[f"{key}_FILE"])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{key}_FILE: cannot read {path}: {exc.strerror or exc}") from None
+    return text.removesuffix("\n").removesuffix("\r")
