@@ -39,7 +39,7 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> FastAPI:
         version="0.1.0",
         summary="Self-hosted work queue, wire-compatible with the Qoder Cloud Agents API.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # /docs is served by routes/ops.py from packaged assets
         redoc_url=None,
         redirect_slashes=False,
     )

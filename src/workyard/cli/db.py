@@ -1,4 +1,4 @@
-"""``workyard db``: schema management."""
+"""``workyard db``: schema management, copying and pruning."""
 
 from __future__ import annotations
 
@@ -7,9 +7,18 @@ from typing import Annotated
 
 import typer
 
-from workyard.cli.local import DatabaseUrlOption, DataDirOption, local_settings
+from workyard.cli.local import (
+    DatabaseUrlOption,
+    DataDirOption,
+    StoreOpenErrors,
+    describe_open_error,
+    local_settings,
+    opened_store,
+)
 from workyard.store import StoreUnavailableError, open_store
 from workyard.store.copy import CopyError, copy_store
+from workyard.store.factory import sqlite_path
+from workyard.store.schema import SchemaStatus, schema_status
 
 __all__ = ["app"]
 
@@ -22,12 +31,41 @@ def upgrade(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = No
     settings = local_settings(data_dir, database_url)
 
     async def run() -> None:
-        store = open_store(settings.resolved_database_url)
-        await store.open()
-        await store.close()
+        async with opened_store(settings.resolved_database_url):
+            pass
 
     asyncio.run(run())
     typer.echo("database schema is up to date")
+
+
+@app.command("status")
+def status(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
+    """Show the applied and pending schema migrations (changes nothing)."""
+    url = local_settings(data_dir, database_url).resolved_database_url
+    try:
+        found = asyncio.run(schema_status(url))
+    except StoreOpenErrors as exc:
+        typer.echo(f"error: {describe_open_error(exc, url)}", err=True)
+        raise typer.Exit(1) from None
+    _print_status(found)
+    if found.unknown:
+        raise typer.Exit(1)
+
+
+def _print_status(found: SchemaStatus) -> None:
+    unknown = {version for version, _ in found.unknown}
+    for version, name in found.applied:
+        note = "  (newer than this workyard)" if version in unknown else ""
+        typer.echo(f"applied  {version:04d}_{name}{note}")
+    for version, name in found.pending:
+        typer.echo(f"pending  {version:04d}_{name}")
+    if found.unknown:
+        summary = "the schema is newer than this workyard: upgrade workyard"
+    elif found.pending:
+        summary = f"{len(found.pending)} pending: run `workyard db upgrade` (or start the server)"
+    else:
+        summary = "up to date"
+    typer.echo(summary)
 
 
 @app.command("copy")
@@ -42,6 +80,10 @@ def copy(
 
     Ids and timestamps are kept and the per-table counts verified. Stop the servers first.
     """
+    path = sqlite_path(source)
+    if path is not None and not path.is_file():
+        typer.echo(f"error: no SQLite database at {path} (nothing to copy)", err=True)
+        raise typer.Exit(1)
 
     async def run() -> dict[str, int]:
         src, dst = open_store(source), open_store(target)
@@ -57,7 +99,7 @@ def copy(
 
     try:
         counts = asyncio.run(run())
-    except (CopyError, StoreUnavailableError, ValueError) as exc:
+    except (CopyError, StoreUnavailableError, *StoreOpenErrors) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     summary = ", ".join(f"{n} {table}" for table, n in counts.items())

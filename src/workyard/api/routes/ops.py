@@ -1,4 +1,5 @@
-"""Operational routes outside the API prefix: health, readiness, the emulator clock."""
+"""Operational routes outside the API prefix: health, readiness, metrics, docs, the emulator
+clock."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import math
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from workyard.api.docs import DOCS_HEADERS, DOCS_HTML, docs_asset
 from workyard.api.inputs import read_body
 from workyard.api.routes.common import authenticate, json_response, services
 from workyard.clock import format_ts
@@ -23,6 +25,24 @@ _MAX_ADVANCE_SECONDS = 10 * 365 * 86400
 @router.get("/healthz")
 async def healthz() -> Response:
     return json_response({"status": "ok"})
+
+
+@router.get("/")
+async def root() -> Response:
+    return RedirectResponse("/ui", status_code=307)
+
+
+@router.get("/docs")
+async def docs() -> Response:
+    """Swagger UI for /openapi.json; its assets come from the package, so it works offline."""
+    return HTMLResponse(DOCS_HTML, headers=DOCS_HEADERS)
+
+
+@router.get("/docs/static/{name}")
+async def docs_static(name: str) -> Response:
+    data, media_type = docs_asset(name)
+    headers = {"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"}
+    return Response(data, media_type=media_type, headers=headers)
 
 
 @router.get("/metrics")
