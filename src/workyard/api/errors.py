@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from workyard.api.middleware import envelope_bytes, request_id_of
+from workyard.api.queue_metrics import count_fencing_rejection
 from workyard.errors import (
     APIError,
     InvalidRequestError,
@@ -42,6 +43,7 @@ def error_response(request: Request, error: WorkyardError) -> Response:
 
 async def _workyard_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WorkyardError)
+    count_fencing_rejection(request, exc)
     return error_response(request, exc)
 
 

@@ -10,6 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from workyard.api.queue_metrics import QueueMetrics
 from workyard.service.queue import WorkQueue
 
 __all__ = ["Metrics", "MetricsMiddleware"]
@@ -56,6 +57,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_QueueCollector(queue))
+        self.queue = QueueMetrics(queue, self.registry)
 
 
 class MetricsMiddleware:

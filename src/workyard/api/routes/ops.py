@@ -49,6 +49,7 @@ async def docs_static(name: str) -> Response:
 async def metrics(request: Request) -> Response:
     """Prometheus exposition (unauthenticated, like /healthz; keep it on a private network)."""
     await services(request).queue.keeper.settled()  # this replica's own writes are counted
+    await request.app.state.metrics.queue.refresh()
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -58,7 +58,8 @@ async def poll_work(request: Request, environment_id: str) -> Response:
     worker_id = worker_id_header(request)
     env_id = path_id("env", environment_id, "Environment")
     reclaim_ms = wm.DEFAULT_RECLAIM_MS if reclaim is None else min(reclaim, wm.MAX_RECLAIM_MS)
-    item = await services(request).queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms)
+    polling = services(request).queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms)
+    item = await request.app.state.metrics.queue.polls.around(polling)
     return json_response(None if item is None else wire.work(item))
 
 
