@@ -80,7 +80,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raw = _raw_value(env, f.name)
         if raw is not None:
             values[f.name] = _convert(f.name, raw, getattr(base, f.name))
-    return replace(base, **values).with_overrides(**overrides)
+    settings = replace(base, **values).with_overrides(**overrides)
+    if settings.retention_days < 0:
+        raise ValueError("WORKYARD_RETENTION_DAYS must be 0 (keep everything) or more days")
+    return settings
 
 
 def _raw_value(env: Mapping[str, str], name: str) -> str | None:

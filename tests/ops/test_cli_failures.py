@@ -90,3 +90,15 @@ def test_token_generate_prints_a_fresh_valid_token() -> None:
     first, second = run_cli("token", "generate"), run_cli("token", "generate")
     assert first.returncode == 0 and is_token_format(first.stdout.strip())
     assert first.stdout != second.stdout
+
+
+def test_db_prune_dry_run_and_bad_ages(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'wy.db'}"
+    dry = run_cli("db", "prune", "--dry-run", "--database-url", url)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.strip() == "would delete: 0 work_items, 0 sessions, 0 events"
+    done = run_cli("db", "prune", "--older-than", "7d", "--database-url", url)
+    assert done.stdout.strip() == "deleted: 0 work_items, 0 sessions, 0 events"
+    assert run_cli("db", "prune", "--older-than", "soon", "--database-url", url).returncode == 2
+    off = clean_env(WORKYARD_RETENTION_DAYS="0")
+    assert run_cli("db", "prune", "--database-url", url, env=off).returncode == 2

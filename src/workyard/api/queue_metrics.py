@@ -30,8 +30,9 @@ from workyard.clock import Instant
 from workyard.domain.models import WorkItem, WorkState
 from workyard.errors import ConflictError, PreconditionFailedError, WorkyardError
 from workyard.service.queue import WorkQueue
+from workyard.service.retention import PRUNED
 
-__all__ = ["InFlight", "QueueMetrics", "count_fencing_rejection", "register_pruned"]
+__all__ = ["InFlight", "QueueMetrics", "count_fencing_rejection"]
 
 T = TypeVar("T")
 _US = 1_000_000
@@ -127,6 +128,7 @@ class QueueMetrics:
         PlatformCollector(registry=registry)
         self._oldest: dict[str, float] = {}
         registry.register(_OldestCollector(self._oldest))
+        registry.register(_PrunedCollector(PRUNED))
         queue.observers.append(self.observe)
 
     def observe(self, before: WorkItem | None, after: WorkItem | None) -> None:
@@ -208,8 +210,3 @@ class _PrunedCollector(Collector):
         for table, n in sorted(self._counts.items()):
             counter.add_metric([table], n)
         yield counter
-
-
-def register_pruned(registry: CollectorRegistry, counts: dict[str, int]) -> None:
-    """Expose retention's running per-table counts of deleted rows."""
-    registry.register(_PrunedCollector(counts))

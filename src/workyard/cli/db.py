@@ -1,4 +1,4 @@
-"""``workyard db``: schema management, copying and pruning."""
+"""``workyard db``: schema status and upgrades, copying and pruning."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from workyard.cli.local import (
     local_settings,
     opened_store,
 )
+from workyard.clock import SystemClock
+from workyard.service.auth import parse_duration
+from workyard.service.retention import Retention
 from workyard.store import StoreUnavailableError, open_store
 from workyard.store.copy import CopyError, copy_store
 from workyard.store.factory import sqlite_path
@@ -104,3 +107,41 @@ def copy(
         raise typer.Exit(1) from None
     summary = ", ".join(f"{n} {table}" for table, n in counts.items())
     typer.echo(f"copied and verified: {summary}")
+
+
+@app.command("prune")
+def prune(
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            help="Age, e.g. 30d, 12h [default: WORKYARD_RETENTION_DAYS days, 30]",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing")] = False,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Delete stopped work items, and archived or deleted sessions with their events and work,
+    older than the retention age (what the server does by itself every hour)."""
+    settings = local_settings(data_dir, database_url)
+    if older_than is not None:
+        try:
+            days = parse_duration(older_than) / 86400
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--older-than") from None
+    elif settings.retention_days == 0:
+        raise typer.BadParameter("retention is off (0 days): pass --older-than")
+    else:
+        days = settings.retention_days
+
+    async def run() -> dict[str, int]:
+        async with opened_store(settings.resolved_database_url) as store:
+            retention = Retention(store, SystemClock(), settings.retention_days)
+            before = retention.cutoff(days)
+            return await (store.count_prunable(before) if dry_run else retention.prune(before))
+
+    counts = asyncio.run(run())
+    summary = ", ".join(f"{n} {table}" for table, n in counts.items())
+    typer.echo(f"{'would delete' if dry_run else 'deleted'}: {summary}")

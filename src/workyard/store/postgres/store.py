@@ -35,6 +35,7 @@ from workyard.store.base import (
 from workyard.store.named import Compiled, compile_named
 from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_changes
 from workyard.store.postgres.migrate import migrate
+from workyard.store.postgres.prune import PostgresPruning
 from workyard.store.postgres.snapshot import read_snapshot
 from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
@@ -62,7 +63,7 @@ _NOTIFY_CHUNK = 20  # changes per NOTIFY payload (PostgreSQL caps payloads at 80
 _INDEX_ONLY_PLANS = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
 
 
-class PostgresStore:
+class PostgresStore(PostgresPruning):
     """``Store`` on PostgreSQL ≥ 14."""
 
     replicated = True
