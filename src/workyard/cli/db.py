@@ -138,7 +138,7 @@ def prune(
 
     async def run() -> dict[str, int]:
         async with opened_store(settings.resolved_database_url) as store:
-            retention = Retention(store, SystemClock(), settings.retention_days)
+            retention = Retention(store, SystemClock(), settings.retention_days, idle=0)
             before = retention.cutoff(days)
             return await (store.count_prunable(before) if dry_run else retention.prune(before))
 

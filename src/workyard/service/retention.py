@@ -1,8 +1,8 @@
 """Retention: delete stopped work items, and archived or deleted sessions with their events and
 work, older than ``WORKYARD_RETENTION_DAYS``, in small batches so the hot path never waits long.
 
-Every batch is one short statement over an id range; between batches the task yields to the event
-loop (SQLite runs on it): a long pass costs requests a few milliseconds at a time, never a stall.
+Every batch is one short statement over an id range; between batches the task rests on the event
+loop (SQLite runs on it), so a long pass takes a bounded share of the server, never a stall.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from workyard.clock import Clock, Instant
 from workyard.service.notifier import Notifier
@@ -28,13 +29,16 @@ _PASS_INTERVAL_SECONDS = 3600.0
 
 class Retention:
     def __init__(
-        self, store: Store, clock: Clock, days: int, *, batch: int = 500, pause: float = 0.0
+        self, store: Store, clock: Clock, days: int, *, batch: int = 500, idle: float = 4.0
     ) -> None:
         self.store = store
         self.clock = clock
         self.days = days
         self.batch = batch
-        self.pause = pause  # seconds between batches (0: just yield)
+        # After each batch, rest ``idle`` times as long as it took: the pass takes at most
+        # 1 / (1 + idle) of the event loop (20 % by default); 0 runs flat out (``db prune``).
+        self.idle = idle
+        self._since = time.perf_counter()
         self.passes = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -46,6 +50,7 @@ class Retention:
     async def prune(self, before: Instant) -> dict[str, int]:
         """One full pass: delete everything older than ``before``; the rows deleted per table."""
         counts = {"work_items": 0, "sessions": 0, "events": 0}
+        self._since = time.perf_counter()
         after = ""
         while after != PRUNE_END:
             upto = await self.store.prune_scan("sessions", after, self.batch)
@@ -78,7 +83,9 @@ class Retention:
         PRUNED[table] += n
 
     async def _yield(self) -> None:
-        await asyncio.sleep(self.pause)
+        busy = time.perf_counter() - self._since
+        await asyncio.sleep(busy * self.idle)
+        self._since = time.perf_counter()
 
     # the background task -----------------------------------------------------------------------
     @property
