@@ -121,7 +121,7 @@ async def report(svc: Services, env_id: str, args: argparse.Namespace) -> None:
             pruning.cancel()  # the next B round starts a pass over what is left
             with contextlib.suppress(asyncio.CancelledError):
                 await pruning
-    during = total - await _count(svc)
+    during = total + args.rounds * args.lifecycles - await _count(svc)  # each made one item
     svc.retention.idle = 0
     left = await svc.retention.prune(cutoff)  # finish the pass flat out
     half = args.rounds // 2 * args.lifecycles
