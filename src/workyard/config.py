@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ class Settings:
     token_cache_seconds: float = 5.0
     sse_keepalive_seconds: float = 15.0
     log_level: str = "info"
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)  # a secret: never in a repr
     retention_days: int = 30
 
     @property

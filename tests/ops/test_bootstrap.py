@@ -24,6 +24,7 @@ def test_secret_settings_read_their_file_without_the_trailing_newline(tmp_path: 
     )
     assert settings.database_url == "postgresql://u:p@db/wy"
     assert settings.admin_token == "pt-" + "a" * 40
+    assert "pt-" not in repr(settings)
 
 
 def test_a_setting_and_its_file_together_are_refused(tmp_path: Path) -> None:
