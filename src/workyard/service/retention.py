@@ -42,6 +42,7 @@ class Retention:
         self.passes = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         clock.on_advance(self._wake.set)
 
     def cutoff(self, days: float | None = None) -> Instant:
@@ -94,17 +95,21 @@ class Retention:
 
     def start(self) -> None:
         if self.days > 0 and self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._loop(), name="workyard-retention")
 
     async def stop(self) -> None:
         if self._task is not None:
+            # The flag too: Python 3.11's wait_for can swallow a cancel that races a wake-up.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 counts = await self.prune(self.cutoff())
