@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from workyard.domain.limits import quote
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["SECRET_SETTINGS", "Settings", "load_settings"]
+
+# Settings that may hold secrets: each also reads ``WORKYARD_<NAME>_FILE`` (a mounted secret).
+SECRET_SETTINGS = ("admin_token", "database_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,8 @@ class Settings:
     body_timeout_seconds: float = 30.0
     keep_alive_seconds: int = 5
     max_connections: int = 10_000
+    admin_token: str | None = field(default=None, repr=False)  # a secret: never in a repr
+    retention_days: int = 30
 
     @property
     def resolved_database_url(self) -> str:
@@ -85,7 +90,25 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     base = Settings()
     values: dict[str, Any] = {}
     for f in fields(Settings):
-        raw = env.get(f"WORKYARD_{f.name.upper()}")
+        raw = _raw_value(env, f.name)
         if raw is not None:
             values[f.name] = _convert(f.name, raw, getattr(base, f.name))
-    return replace(base, **values).with_overrides(**overrides)
+    settings = replace(base, **values).with_overrides(**overrides)
+    if settings.retention_days < 0:
+        raise ValueError("WORKYARD_RETENTION_DAYS must be 0 (keep everything) or more days")
+    return settings
+
+
+def _raw_value(env: Mapping[str, str], name: str) -> str | None:
+    """``WORKYARD_<NAME>``, or for secrets the contents of the file ``WORKYARD_<NAME>_FILE``."""
+    key = f"WORKYARD_{name.upper()}"
+    if name not in SECRET_SETTINGS or f"{key}_FILE" not in env:
+        return env.get(key)
+    if key in env:
+        raise ValueError(f"set {key} or {key}_FILE, not both")
+    path = Path(env[f"{key}_FILE"])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{key}_FILE: cannot read {path}: {exc.strerror or exc}") from None
+    return text.removesuffix("\n").removesuffix("\r")

@@ -25,6 +25,7 @@ from workyard.api.inputs import BodyTooLargeError
 from workyard.api.metrics import Metrics
 from workyard.api.middleware import LimitedReceive, read_request_headers
 from workyard.api.openapi import build_openapi
+from workyard.api.queue_metrics import fencing_rejected
 from workyard.api.router import Handler, Match, RouteTable
 from workyard.api.routes import environments, events, ops, sessions, work
 from workyard.errors import MethodNotAllowedError, NotFoundError, WorkyardError
@@ -174,7 +175,10 @@ class WorkyardApp:
             # and it is not a server fault. 499 is nginx's "client closed request" (metrics, logs).
             return Response(status_code=499)
         except Exception as exc:
-            return render_error(rid, error_for(exc, scope["method"], path))
+            error = error_for(exc, scope["method"], path)
+            if error.status in (409, 412):
+                fencing_rejected(self.metrics.queue, path, error)
+            return render_error(rid, error)
 
     def _unmatched(self, method: str, path: str) -> WorkyardError:
         if self._table.allows_other_method(method, path):

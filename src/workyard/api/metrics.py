@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from workyard.api.queue_metrics import QueueMetrics
 from workyard.service.queue import WorkQueue
 
 __all__ = ["Metrics"]
@@ -60,6 +61,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_QueueCollector(queue))
+        self.queue = QueueMetrics(queue, self.registry)
         self._untimed = untimed_routes
         self._counted: dict[tuple[str, str, int], Any] = {}
         self._timed: dict[str, Any] = {}

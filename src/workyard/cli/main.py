@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
 
+from workyard import __version__
 from workyard.cli import db, environments, serve, sessions, status, tokens, work, worker
 
 __all__ = ["app", "main"]
@@ -15,7 +19,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"workyard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Control plane and worker runtime for self-hosted agent environments."""
+
+
 app.command("serve")(serve.serve)
 app.command("status")(status.status)
 app.add_typer(db.app, name="db", help="Database schema management.")
@@ -29,4 +54,7 @@ app.add_typer(
 
 
 def main() -> None:
-    app()
+    try:
+        app(prog_name="workyard")
+    except KeyboardInterrupt:  # Ctrl-C outside a command's own handling: quiet, like a shell
+        sys.exit(130)

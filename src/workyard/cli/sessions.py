@@ -288,6 +288,7 @@ async def _watch(client: AsyncClient, session_id: str, until_idle: bool, printer
                             return "idle"
             finally:
                 consumer.cancel()
+                await asyncio.wait([consumer])  # it must leave the stream before aclose()
             consumer.result()
     return "deleted"
 

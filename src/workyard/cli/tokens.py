@@ -1,4 +1,4 @@
-"""``workyard token create|list|revoke`` (works on the database directly; no HTTP API in v1)."""
+"""``workyard token create|list|revoke|generate`` (on the database directly; no HTTP API)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from workyard.cli.local import DatabaseUrlOption, DataDirOption, local_settings
+from workyard.cli.local import DatabaseUrlOption, DataDirOption, local_settings, opened_store
 from workyard.clock import SystemClock, format_ts
 from workyard.domain.models import TokenKind, TokenRecord
 from workyard.errors import WorkyardError
 from workyard.ids import is_id
-from workyard.service.auth import TokenService, parse_duration
-from workyard.store import Store, open_store
+from workyard.service.auth import TokenService, new_token_secret, parse_duration
+from workyard.store import Store
 
 __all__ = ["app"]
 
@@ -32,12 +32,8 @@ def _with_tokens(
     settings = local_settings(data_dir, database_url)  # type: ignore[arg-type]
 
     async def run() -> T:
-        store = open_store(settings.resolved_database_url)
-        await store.open()
-        try:
+        async with opened_store(settings.resolved_database_url) as store:
             return await fn(TokenService(store, SystemClock()), store)
-        finally:
-            await store.close()
 
     return asyncio.run(run())
 
@@ -130,3 +126,9 @@ def revoke(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"revoked {record.id} ({record.name})")
+
+
+@app.command("generate")
+def generate() -> None:
+    """Print a new random token without storing it (for WORKYARD_ADMIN_TOKEN_FILE and the like)."""
+    typer.echo(new_token_secret())

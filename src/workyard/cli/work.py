@@ -32,6 +32,7 @@ COLUMNS: list[Column[WorkItem]] = [
     ("CREATED", lambda w: short_ts(w.created_at)),
     ("LAST HEARTBEAT", lambda w: short_ts(w.latest_heartbeat_at)),
     ("STOPPED", lambda w: short_ts(w.stopped_at)),
+    ("METADATA", lambda w: " ".join(f"{k}={v}" for k, v in sorted(w.metadata.items()))),
 ]
 
 EnvArgument = Annotated[str, typer.Argument(metavar="ENV", help="Environment id (env_…).")]

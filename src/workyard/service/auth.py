@@ -40,6 +40,8 @@ __all__ = [
     "Principal",
     "TokenService",
     "hash_token",
+    "is_token_format",
+    "new_token_secret",
     "parse_duration",
 ]
 
@@ -50,6 +52,16 @@ _CACHE_LIMIT = 10_000
 V = TypeVar("V")
 
 hash_token = hash_secret
+
+
+def new_token_secret() -> str:
+    """A new random token (its clear text)."""
+    return "pt-" + secrets.token_urlsafe(32)
+
+
+def is_token_format(token: str) -> bool:
+    """Whether ``token`` looks like a token this server generates (``pt-`` and 32+ characters)."""
+    return _TOKEN_RE.match(token) is not None
 
 
 def parse_duration(text: str) -> int:
@@ -197,13 +209,16 @@ class TokenService:
         kind: TokenKind,
         environment_ids: tuple[str, ...] = (),
         expires_in_seconds: int | None = None,
+        clear: str | None = None,
     ) -> tuple[TokenRecord, str]:
-        """Create a token; return the record and the clear text (shown once)."""
+        """Create a token (``clear``, else a new secret); return the record and the clear text."""
         if environment_ids and kind is not TokenKind.WORKER:
             raise ValueError("only worker tokens can be restricted to environments")
         if not name.strip():
             raise ValueError("a token needs a name")
-        clear = "pt-" + secrets.token_urlsafe(32)
+        if clear is not None and not is_token_format(clear):
+            raise ValueError("a token is pt- followed by 32 to 200 of A-Z a-z 0-9 _ -")
+        clear = clear or new_token_secret()
         now = self.wall.now()
         expires: Instant | None = None
         if expires_in_seconds is not None:

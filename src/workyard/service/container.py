@@ -10,6 +10,7 @@ from workyard.service.auth import TokenService
 from workyard.service.environments import EnvironmentService
 from workyard.service.events import EventService
 from workyard.service.queue import WorkQueue
+from workyard.service.retention import Retention
 from workyard.service.sessions import SessionService
 from workyard.store import Store, open_store
 
@@ -26,6 +27,7 @@ class Services:
     environments: EnvironmentService
     sessions: SessionService
     events: EventService
+    retention: Retention
 
     @property
     def manual_clock(self) -> ManualClock | None:
@@ -34,9 +36,11 @@ class Services:
     async def start(self) -> None:
         await self.store.open()
         await self.queue.start()
+        self.retention.start()
 
     async def stop(self) -> None:
         await self.tokens.close()
+        await self.retention.stop()
         await self.queue.stop()
         await self.store.close()
 
@@ -71,4 +75,5 @@ def build_services(
         environments=EnvironmentService(queue),
         sessions=sessions,
         events=EventService(queue, sessions),
+        retention=Retention(store, clock, settings.retention_days),
     )

@@ -58,6 +58,8 @@ class WorkQueue:
         self._unflushed: dict[tuple[str, str], Instant] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.draining = asyncio.Event()
+        # Called with (before, after) for every work change this server commits (metrics).
+        self.observers: list[Callable[[WorkItem | None, WorkItem | None], None]] = []
         clock.on_advance(self._on_clock_advance)
 
     # lifecycle ---------------------------------------------------------------------------------
@@ -163,6 +165,10 @@ class WorkQueue:
         self.keeper.before_commit(described)
         committed = await self.store.commit(writes, described)
         self.keeper.after_commit(described, committed)
+        if committed:
+            for observe in self.observers:
+                for before, after in changes:
+                    observe(before, after)
         return committed
 
     async def expire_due(self) -> None:

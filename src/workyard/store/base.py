@@ -12,6 +12,7 @@ from workyard.domain.pagination import PageRequest
 from workyard.store.idempotency import IdempotencyClaim, StoredResponse
 
 __all__ = [
+    "PRUNE_END",
     "ChangeFeed",
     "Delete",
     "EnvironmentFilter",
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 Record = Environment | Session | WorkItem | TokenRecord | Event
+PRUNE_END = "~"  # sorts after every id: "scan to the end of the table"
 
 
 class StoreUnavailableError(Exception):
@@ -268,4 +270,27 @@ class Store(Protocol):
 
     async def prune_idempotency(self, expired_before: Instant, limit: int) -> int:
         """Delete up to ``limit`` expired keys; return how many."""
+        ...
+
+    # retention (small batches over id ranges; each call is its own short transaction)
+    async def prune_scan(self, table: str, after: str, limit: int) -> str:
+        """The id ``limit`` rows after ``after`` in ``work_items`` or ``sessions``, else
+        ``PRUNE_END``: the next batch is ``(after, upto]``."""
+        ...
+
+    async def prune_work(self, before: Instant, after: str, upto: str) -> int:
+        """Delete stopped items in ``(after, upto]`` stopped before ``before`` that are not their
+        session's current work item; the number deleted."""
+        ...
+
+    async def prunable_sessions(self, before: Instant, after: str, upto: str) -> list[str]:
+        """Sessions in ``(after, upto]`` archived or deleted before ``before``, no live work."""
+        ...
+
+    async def prune_session_part(self, part: str, session_ids: Sequence[str], limit: int) -> int:
+        """Delete ``events`` (up to ``limit``), ``work`` (stopped) or ``rows`` of these sessions."""
+        ...
+
+    async def count_prunable(self, before: Instant) -> dict[str, int]:
+        """What pruning at ``before`` would delete, per table (``db prune --dry-run``)."""
         ...

@@ -82,7 +82,7 @@ async def stream_events(request: Request, session_id: str) -> Response:
     async def fetch(after_id: str | None, limit: int) -> Any:
         return await svc.events.after(sid, after_id, limit)
 
-    return EventStreamResponse(
+    stream = EventStreamResponse(
         fetch=fetch,
         render=wire.event,
         hub=svc.events.hub,
@@ -92,6 +92,7 @@ async def stream_events(request: Request, session_id: str) -> Response:
         keepalive_seconds=svc.settings.sse_keepalive_seconds,
         credential=lambda: svc.tokens.watch(principal),
     )
+    return request.app.state.metrics.queue.streams.track(stream)  # type: ignore[no-any-return]
 
 
 @router.post("/sessions/{session_id}/cancel")

@@ -1,4 +1,5 @@
-"""Operational routes outside the API prefix: health, readiness, the emulator clock."""
+"""Operational routes outside the API prefix: health, readiness, metrics, docs, the emulator
+clock."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import math
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
+from workyard.api.docs import docs_asset
 from workyard.api.inputs import read_body
 from workyard.api.router import Routes
 from workyard.api.routes.common import authenticate, json_response, services
@@ -25,10 +27,23 @@ async def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
+@router.get("/")
+async def root() -> Response:
+    return RedirectResponse("/ui", status_code=307)
+
+
+@router.get("/docs/static/{name}")
+async def docs_static(name: str) -> Response:
+    data, media_type = docs_asset(name)
+    headers = {"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"}
+    return Response(data, media_type=media_type, headers=headers)
+
+
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     """Prometheus exposition (unauthenticated, like /healthz; keep it on a private network)."""
     await services(request).queue.keeper.settled()  # this replica's own writes are counted
+    await request.app.state.metrics.queue.refresh()
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

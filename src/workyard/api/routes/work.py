@@ -79,7 +79,8 @@ async def poll_work(request: Request, environment_id: str) -> Response:
         chained = _chain(abandon)
         dead.add_done_callback(chained)
         try:
-            item = await queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms, abandon)
+            polling = queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms, abandon)
+            item = await request.app.state.metrics.queue.polls.around(polling)
         finally:
             dead.remove_done_callback(chained)
             if watcher is not None:

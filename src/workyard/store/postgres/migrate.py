@@ -6,6 +6,7 @@ import time
 
 import asyncpg
 
+from workyard.store.schema import check_not_newer
 from workyard.store.sql import read_migrations
 
 __all__ = ["LOCK_KEY", "migrate"]
@@ -25,6 +26,7 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
         await conn.execute(_TRACKING)
         rows = await conn.fetch("SELECT version FROM schema_migrations")
         applied = {int(r["version"]) for r in rows}
+        check_not_newer(applied, "postgres")
         done: list[int] = []
         for version, name, script in read_migrations("workyard.store.postgres"):
             if version in applied:

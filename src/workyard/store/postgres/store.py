@@ -35,6 +35,7 @@ from workyard.store.idempotency import pending_claim
 from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_changes
 from workyard.store.postgres.idempotency import IdempotencyKeys
 from workyard.store.postgres.migrate import migrate
+from workyard.store.postgres.prune import PostgresPruning
 from workyard.store.postgres.queries import Q
 from workyard.store.postgres.snapshot import read_snapshot
 from workyard.store.postgres.writes import (
@@ -72,7 +73,7 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     session ``SET``s; transactions are always closed), so skip asyncpg's reset round trip."""
 
 
-class PostgresStore(IdempotencyKeys):
+class PostgresStore(IdempotencyKeys, PostgresPruning):
     """``Store`` on PostgreSQL ≥ 14."""
 
     replicated = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from workyard.store.schema import check_not_newer
 from workyard.store.sql import read_migrations
 
 __all__ = ["applied_versions", "migrate", "split_statements"]
@@ -40,6 +41,7 @@ def applied_versions(conn: sqlite3.Connection) -> set[int]:
 
 def migrate(conn: sqlite3.Connection) -> list[int]:
     """Apply every pending migration, each in its own transaction; return the versions applied."""
+    check_not_newer(applied_versions(conn), "sqlite")
     done: list[int] = []
     for version, name, script in read_migrations(_PACKAGE):
         conn.execute("BEGIN IMMEDIATE")

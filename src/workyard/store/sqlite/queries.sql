@@ -257,3 +257,50 @@ DELETE FROM idempotency_keys WHERE rowid IN (
     SELECT rowid FROM idempotency_keys WHERE created_at <= :expired_before
     ORDER BY created_at LIMIT :limit
 );
+
+-- name: prune_scan_work
+SELECT id FROM work_items WHERE id > :after ORDER BY id LIMIT 1 OFFSET :offset;
+
+-- name: prune_scan_sessions
+SELECT id FROM sessions WHERE id > :after ORDER BY id LIMIT 1 OFFSET :offset;
+
+-- name: prune_work
+DELETE FROM work_items
+WHERE id > :after AND id <= :upto AND state = 'stopped' AND stopped_at < :before
+  AND NOT EXISTS (
+    SELECT 1 FROM sessions s WHERE s.id = work_items.session_id AND s.work_id = work_items.id
+  );
+
+-- name: prunable_sessions
+SELECT s.id FROM sessions s
+WHERE s.id > :after AND s.id <= :upto
+  AND (s.archived_at < :before OR s.deleted_at < :before)
+  AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.session_id = s.id AND w.state <> 'stopped')
+ORDER BY s.id;
+
+-- name: prune_session_events
+DELETE FROM events WHERE id IN (
+    SELECT id FROM events WHERE session_id IN (SELECT value FROM json_each(:ids)) LIMIT :limit
+);
+
+-- name: prune_session_work
+DELETE FROM work_items
+WHERE session_id IN (SELECT value FROM json_each(:ids)) AND state = 'stopped';
+
+-- name: prune_session_rows
+DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: count_prunable
+WITH prunable AS (
+    SELECT s.id FROM sessions s
+    WHERE (s.archived_at < :before OR s.deleted_at < :before)
+      AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.session_id = s.id AND w.state <> 'stopped')
+)
+SELECT
+  (SELECT COUNT(*) FROM work_items w
+   WHERE w.state = 'stopped' AND (
+     (w.stopped_at < :before AND NOT EXISTS (
+        SELECT 1 FROM sessions s WHERE s.id = w.session_id AND s.work_id = w.id))
+     OR w.session_id IN (SELECT id FROM prunable))) AS work_items,
+  (SELECT COUNT(*) FROM prunable) AS sessions,
+  (SELECT COUNT(*) FROM events e WHERE e.session_id IN (SELECT id FROM prunable)) AS events;

@@ -20,6 +20,7 @@ from workyard.domain.models import Environment, Event, Session, TokenRecord, Wor
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import (
+    PRUNE_END,
     ChangeFeed,
     Delete,
     EnvironmentFilter,
@@ -380,3 +381,25 @@ class SqliteStore(IdempotencyKeys):
     def _undelivered_counts(self) -> dict[str, int]:
         rows = self._db.execute(Q["undelivered_counts"]).fetchall()
         return {row["environment_id"]: int(row["n"]) for row in rows}
+
+    # retention -------------------------------------------------------------------------------
+    async def prune_scan(self, table: str, after: str, limit: int) -> str:
+        name = "prune_scan_work" if table == "work_items" else "prune_scan_sessions"
+        row = self._db.execute(Q[name], {"after": after, "offset": limit - 1}).fetchone()
+        return PRUNE_END if row is None else str(row[0])
+
+    async def prune_work(self, before: Instant, after: str, upto: str) -> int:
+        params = {"before": before, "after": after, "upto": upto}
+        return int(self._db.execute(Q["prune_work"], params).rowcount)
+
+    async def prunable_sessions(self, before: Instant, after: str, upto: str) -> list[str]:
+        params = {"before": before, "after": after, "upto": upto}
+        return [str(r[0]) for r in self._db.execute(Q["prunable_sessions"], params).fetchall()]
+
+    async def prune_session_part(self, part: str, session_ids: Sequence[str], limit: int) -> int:
+        params = {"ids": json.dumps(list(session_ids)), "limit": limit}
+        return int(self._db.execute(Q[f"prune_session_{part}"], params).rowcount)
+
+    async def count_prunable(self, before: Instant) -> dict[str, int]:
+        row = self._db.execute(Q["count_prunable"], {"before": before}).fetchone()
+        return {key: int(row[key]) for key in row.keys()}  # noqa: SIM118 - sqlite3.Row iterates values
