@@ -102,6 +102,8 @@ def test_json_access_lines_carry_the_request(member: tuple[Path, str, str]) -> N
     assert (health["route"], health["status"]) == ("/healthz", 200)
     assert "token_id" not in health and "worker_id" not in health
     assert sum(1 for r in access if r["method"] == "POST" and r["status"] == 201) == 1
+    lifecycle = [r["message"] for r in _json_records(log) if r["logger"] == "workyard"]
+    assert [m.split(":")[0] for m in lifecycle] == ["draining", "drained and stopped"]
 
 
 def test_the_access_log_can_be_turned_off(member: tuple[Path, str, str]) -> None:

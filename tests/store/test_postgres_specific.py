@@ -149,7 +149,7 @@ async def test_hot_queries_use_the_partial_indexes(pg_store: PostgresStore, pg_s
              "stopped_at": item.stopped_at, "lease_expires_at": item.lease_expires_at,
              "acknowledged_at": None, "started_at": None, "latest_heartbeat_at": None,
              "stop_requested_at": None, "delivered_at": None, "delivered_to": None,
-             "holder": None, "version": 1}
+             "holder": None, "version": 1, "secret_hash": None}
         )  # fmt: skip
     conn = await pg_store.connect()  # the store's own settings (search_path, custom plans)
     try:

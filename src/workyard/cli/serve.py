@@ -194,8 +194,14 @@ class _DrainingServer(uvicorn.Server):
         self._services = services
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:
+            log.info("draining: ending long polls and event streams, finishing running requests")
         self._services.queue.drain()
         super().handle_exit(sig, frame)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        log.info("drained and stopped")
 
 
 def _limits(settings: Settings) -> ConnectionLimits:
