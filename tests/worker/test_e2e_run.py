@@ -13,7 +13,7 @@ from tests.e2e.conftest import ServerProcess
 from tests.worker.harness import (
     WorkerProcess,
     api,
-    process_gone,
+    process_dead,
     self_hosted,
     sh,
     start_worker,
@@ -216,8 +216,9 @@ def test_a_second_signal_kills_the_command_and_exits_at_once(
         assert worker.wait() == 128 + signal.SIGINT, worker.log()
 
         assert worker.events("worker_forced")
-        assert not (out / "term").exists()  # SIGKILL, not SIGTERM
-        assert process_gone(pid)
+        # The command's supervisor kills its group once the worker is gone (SIGKILL, not SIGTERM).
+        wait_until(lambda: process_dead(pid), "the command to be killed")
+        assert not (out / "term").exists()
         # No stop: the lease simply runs out on the server and the item will be redelivered.
         assert client.work.retrieve(env.id, session.work_id).state == "active"
 
