@@ -29,6 +29,7 @@ __all__ = [
     "access",
     "begin",
     "configure_logging",
+    "flush",
     "set_token_id",
 ]
 
@@ -202,6 +203,12 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         while not self._closed.wait(self._interval):
             if self._lines:
                 self.flush()
+
+
+def flush() -> None:
+    """Write every waiting line now (before a process ends without running ``atexit``)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
 
 
 def configure_logging(settings: Settings) -> None:

@@ -30,6 +30,7 @@ from workyard.cli.local import (
 from workyard.config import Settings
 from workyard.domain.models import TokenKind
 from workyard.logs import configure_logging
+from workyard.logs import flush as flush_logs
 from workyard.service.auth import is_token_format
 from workyard.service.container import Services, build_services
 
@@ -204,6 +205,8 @@ class _DrainingServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await super().shutdown(sockets)
         log.info("drained and stopped")
+        # uvicorn then re-raises the signal, which ends the process without ``atexit``
+        flush_logs()
 
 
 def _limits(settings: Settings) -> ConnectionLimits:
