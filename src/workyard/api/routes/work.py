@@ -27,6 +27,7 @@ from workyard.domain import work as wm
 from workyard.domain.metadata import validate_patch
 from workyard.domain.models import WorkItem, WorkState
 from workyard.errors import InvalidRequestError
+from workyard.service.auth import Principal
 from workyard.service.credentials import mint_item_secret
 
 __all__ = ["router"]
@@ -66,28 +67,46 @@ async def poll_work(request: Request, environment_id: str) -> Response:
     worker_id = worker_id_header(request)
     env_id = path_id("env", environment_id, "Environment")
     reclaim_ms = wm.DEFAULT_RECLAIM_MS if reclaim is None else min(reclaim, wm.MAX_RECLAIM_MS)
-    svc = services(request)
-    queue = svc.queue
+    queue = services(request).queue
     gone: asyncio.Future[Any] | None = request.scope.get("extensions", {}).get(DISCONNECT)
+    in_flight = request.app.state.metrics.queue.polls
+    if block_ms is None:  # nothing to wait for: no abandon future, no credential watch
+        polling = queue.poll(principal, env_id, worker_id, None, reclaim_ms)
+    else:
+        polling = _blocked_poll(request, principal, env_id, worker_id, block_ms, reclaim_ms, gone)
+    item = await in_flight.around(polling)
+    if item is None:
+        return json_response(None)
+    return _Delivery(bytes(json_response(wire.work(item)).body), gone, lambda: queue.release(item))
+
+
+async def _blocked_poll(
+    request: Request,
+    principal: Principal,
+    env_id: str,
+    worker_id: str | None,
+    block_ms: int,
+    reclaim_ms: int,
+    gone: asyncio.Future[Any] | None,
+) -> WorkItem | None:
+    """A poll that may wait: it gives up, claiming nothing, when its client goes away or its
+    credential dies."""
+    svc = services(request)
     abandon: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     watcher = None
     if gone is not None:
         gone.add_done_callback(lambda _: _complete(abandon))
-    elif block_ms:  # no server hook (in-process ASGI): watch receive() for the disconnect
+    else:  # no server hook (in-process ASGI): watch receive() for the disconnect
         watcher = asyncio.create_task(_await_disconnect(request.receive, abandon))
     with svc.tokens.watch(principal) as dead:  # a poll of a token that dies answers null
         chained = _chain(abandon)
         dead.add_done_callback(chained)
         try:
-            polling = queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms, abandon)
-            item = await request.app.state.metrics.queue.polls.around(polling)
+            return await svc.queue.poll(principal, env_id, worker_id, block_ms, reclaim_ms, abandon)
         finally:
             dead.remove_done_callback(chained)
             if watcher is not None:
                 watcher.cancel()
-    if item is None:
-        return json_response(None)
-    return _Delivery(bytes(json_response(wire.work(item)).body), gone, lambda: queue.release(item))
 
 
 def _complete(abandon: asyncio.Future[Any]) -> None:
