@@ -95,7 +95,7 @@ async def _blocked_poll(
     abandon: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     watcher = None
     if gone is not None:
-        gone.add_done_callback(lambda _: _complete(abandon))
+        gone.add_done_callback(_chain(abandon))
     else:  # no server hook (in-process ASGI): watch receive() for the disconnect
         watcher = asyncio.create_task(_await_disconnect(request.receive, abandon))
     with svc.tokens.watch(principal) as dead:  # a poll of a token that dies answers null
