@@ -121,7 +121,7 @@ async def test_an_undone_delivery_is_deliverable_again_at_once(
     item = await queue.poll(principal, env_id, "vanished", None, 5000)
     assert item is not None and item.id == session["work_id"]
     # A service-level poll may block far longer than the API's 999 ms: only the release can end
-    # it in time, however slow the machine (a lost wake-up fails here after a minute, never by luck).
+    # it in time, however slow the machine (a lost wake-up fails after a minute, never by luck).
     waiting = asyncio.create_task(queue.poll(principal, env_id, "next", 60_000, 5000))
     await wait_for_waiters(services, env_id, 1)
     await queue.release(item)  # the response could not be written
