@@ -45,9 +45,8 @@ from workyard.cli.worker_options import (
     WorkdirOption,
     opt,
 )
-from workyard.client import AsyncClient
+from workyard.client import APIError, AsyncClient
 from workyard.client._base import API_PREFIX
-from workyard.errors import WorkyardError
 from workyard.worker import StatusLog, Worker
 from workyard.worker.health import HealthServer, parse_addr
 from workyard.worker.item_env import recover_orphans
@@ -332,7 +331,7 @@ async def _run(options: _Options, prepared: Prepared) -> int:
         handlers = _Signals(worker, (signal.SIGTERM, signal.SIGINT))
         try:
             await worker.run()
-        except WorkyardError:
+        except APIError:
             return 1  # already logged as worker_fatal
         finally:
             handlers.remove()

@@ -28,8 +28,7 @@ import secrets
 import socket
 import time
 
-from workyard.client import AsyncClient, WorkItem
-from workyard.errors import WorkyardError
+from workyard.client import APIStatusError, AsyncClient, WorkItem
 from workyard.worker.backoff import Backoff
 from workyard.worker.context import Handler, WorkerStats, wait_event
 from workyard.worker.item import ItemRun, ItemSettings
@@ -123,7 +122,7 @@ class Worker:
         self._shutdown = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self.forced = False
-        self.fatal_error: WorkyardError | None = None
+        self.fatal_error: APIStatusError | None = None
         self.shutting_down = False
         self._idle_since = time.monotonic()
 
@@ -177,7 +176,7 @@ class Worker:
             try:
                 answered, item = await self._poll()
             except Exception as exc:  # connection errors, 5xx, 429, a proxy's page: back off
-                if isinstance(exc, WorkyardError) and exc.status in _FATAL_POLL_STATUSES:
+                if isinstance(exc, APIStatusError) and exc.status_code in _FATAL_POLL_STATUSES:
                     self.fatal_error = exc
                     self.log.fatal(exc)
                     self.request_shutdown()
