@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,6 +26,7 @@ __all__ = [
     "USER_AGENT",
     "ClientConfig",
     "PreparedRequest",
+    "merge_headers",
     "normalize_base_url",
     "resolve_token",
 ]
@@ -71,6 +72,16 @@ def resolve_base_url(base_url: str | None, environ: Mapping[str, str]) -> str:
     return normalize_base_url(url or DEFAULT_BASE_URL)
 
 
+def merge_headers(headers: Mapping[str, str], extra: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """``headers`` with ``extra`` set over them, names compared case-insensitively."""
+    merged = dict(headers)
+    for key, value in extra:
+        for existing in [k for k in merged if k.lower() == key.lower()]:
+            del merged[existing]
+        merged[key] = value
+    return merged
+
+
 @dataclass(frozen=True)
 class PreparedRequest:
     """What the transport sends: absolute URL, query, headers, body bytes and timeout."""
@@ -89,7 +100,8 @@ class PreparedRequest:
 
     def with_retry_count(self, attempt: int) -> PreparedRequest:
         """The same request, numbered as retry ``attempt`` (``X-Qoder-Retry-Count``)."""
-        return replace(self, headers={**self.headers, "X-Qoder-Retry-Count": str(attempt)})
+        headers = merge_headers(self.headers, [("X-Qoder-Retry-Count", str(attempt))])
+        return replace(self, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -173,10 +185,7 @@ class ClientConfig:
             headers["Content-Type"] = "application/json"
         if request.method == "POST" and self.retry.max_retries > 0:
             headers["Idempotency-Key"] = f"workyard-retry-{uuid.uuid4()}"
-        merged = httpx.Headers(headers)
-        for key, value in (*self.default_headers.items(), *request.headers):
-            merged[key] = value
-        return dict(merged.items())
+        return merge_headers(headers, [*self.default_headers.items(), *request.headers])
 
     def content(self, request: RequestSpec) -> bytes | None:
         """The request body, encoded as JSON."""

@@ -127,11 +127,15 @@ class AllOp(ListOp[P, T]):
         pages = self._bind(obj)
 
         @functools.wraps(self._build)
-        def method(*args: Any, **kwargs: Any) -> Any:
-            listed = pages(*args, **kwargs)
-            return iter(listed) if isinstance(obj, SyncResource) else aiter(listed)
+        def items(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            yield from pages(*args, **kwargs)
 
-        return method
+        @functools.wraps(self._build)
+        async def aitems(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            async for item in pages(*args, **kwargs):
+                yield item
+
+        return items if isinstance(obj, SyncResource) else aitems
 
 
 class StreamOp(_Bound[P, T]):

@@ -40,6 +40,7 @@ _SHORT = {
     412: "precondition failed",
     429: "rate limited",
     503: "overloaded",
+    529: "overloaded",
 }
 
 
