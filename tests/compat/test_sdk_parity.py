@@ -2,8 +2,9 @@
 live workyard server: the same results, and the same error classes for every error case.
 
 The program only uses what both SDKs spell the same way: ``client.environments.work`` with the
-work id first, keyword arguments, ``extra_query`` and ``extra_headers``, iterable pages with ``has_next_page()`` /
-``get_next_page()`` / ``iter_pages()``, and errors with ``status_code`` and ``type``.
+work id first, keyword arguments, ``extra_query`` and ``extra_headers``, iterable pages with
+``has_next_page()`` / ``get_next_page()`` / ``iter_pages()``, errors with ``status_code`` and
+``type``.
 """
 
 from __future__ import annotations
@@ -95,12 +96,14 @@ def test_both_sdks_see_the_same_results_and_errors(
     opened: list[Any] = []
 
     def ours(token: str) -> Client:
-        opened.append(Client(base, token))
-        return opened[-1]
+        client = Client(base, token)
+        opened.append(client)
+        return client
 
     def theirs(token: str) -> Managed:
-        opened.append(Managed(pat=token, base_url=base))
-        return opened[-1]
+        client = Managed(pat=token, base_url=base)
+        opened.append(client)
+        return client
 
     try:
         mine = program(ours, live_server.token, member_token)
