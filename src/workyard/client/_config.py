@@ -12,11 +12,11 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import httpx
 
-from workyard.client._base import API_PREFIX, NOT_GIVEN, NotGiven, RequestSpec, Timeout
+from workyard.client._base import API_PREFIX, NotGiven, RequestSpec, Timeout
 from workyard.client._retry import RetryPolicy
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
     "ClientConfig",
+    "ClientOptions",
     "PreparedRequest",
     "merge_headers",
     "normalize_base_url",
@@ -104,6 +105,17 @@ class PreparedRequest:
         return replace(self, headers=headers)
 
 
+class ClientOptions(TypedDict, total=False):
+    """What ``with_options`` may change."""
+
+    base_url: str
+    token: str | None
+    timeout: Timeout
+    max_retries: int
+    default_headers: Mapping[str, str]
+    default_query: Mapping[str, Any]
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Where and how to connect: API root URL, token, timeouts, retries, default headers/query."""
@@ -141,31 +153,21 @@ class ClientConfig:
             default_query=dict(default_query or {}),
         )
 
-    def with_options(
-        self,
-        *,
-        base_url: str | NotGiven = NOT_GIVEN,
-        token: str | NotGiven = NOT_GIVEN,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
-        default_query: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-    ) -> ClientConfig:
+    def with_options(self, **changes: Unpack[ClientOptions]) -> ClientConfig:
         """A copy with the given settings replaced; headers and query are merged."""
         config = self
-        if not isinstance(base_url, NotGiven):
-            config = replace(config, base_url=normalize_base_url(base_url))
-        if not isinstance(token, NotGiven):
-            config = replace(config, token=token)
-        if not isinstance(timeout, NotGiven):
-            config = replace(config, timeout=timeout)
-        if not isinstance(max_retries, NotGiven):
-            config = replace(config, retry=replace(config.retry, max_retries=max_retries))
-        if not isinstance(default_headers, NotGiven):
-            config = replace(config, default_headers={**config.default_headers, **default_headers})
-        if not isinstance(default_query, NotGiven):
-            config = replace(config, default_query={**config.default_query, **default_query})
-        return config
+        if "base_url" in changes:
+            config = replace(config, base_url=normalize_base_url(changes["base_url"]))
+        if "token" in changes:
+            config = replace(config, token=changes["token"])
+        if "timeout" in changes:
+            config = replace(config, timeout=changes["timeout"])
+        if "max_retries" in changes:
+            retry = replace(config.retry, max_retries=changes["max_retries"])
+            config = replace(config, retry=retry)
+        headers = {**config.default_headers, **changes.get("default_headers", {})}
+        query = {**config.default_query, **changes.get("default_query", {})}
+        return replace(config, default_headers=headers, default_query=query)
 
     def url(self, request: RequestSpec) -> str:
         """The absolute URL of ``request`` (without its query string)."""

@@ -7,20 +7,18 @@ Each client keeps only its transport: send a :class:`PreparedRequest`, sleep, re
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, Unpack
 
 import httpx
 
 from workyard.client._base import (
-    NOT_GIVEN,
-    NotGiven,
     RequestSpec,
     StreamCall,
     Timeout,
     decode_stream_event,
     stream_status,
 )
-from workyard.client._config import DEFAULT_TIMEOUT, ClientConfig, PreparedRequest
+from workyard.client._config import DEFAULT_TIMEOUT, ClientConfig, ClientOptions, PreparedRequest
 from workyard.client._errors import APIConnectionError, APITimeoutError
 from workyard.client._retry import RetryPolicy
 from workyard.client._sse import TERMINAL_EVENTS, SSEParser, StreamCursor
@@ -199,28 +197,13 @@ class ClientCore:
     def max_retries(self) -> int:
         return self.config.retry.max_retries
 
-    def with_options(
-        self,
-        *,
-        base_url: str | NotGiven = NOT_GIVEN,
-        token: str | NotGiven = NOT_GIVEN,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
-        default_query: Mapping[str, Any] | NotGiven = NOT_GIVEN,
-    ) -> Self:
-        """A client with these settings changed, sharing this one's connection pool (closing
-        it does not close the pool)."""
+    def with_options(self, **changes: Unpack[ClientOptions]) -> Self:
+        """A client with these settings changed (``base_url``, ``token``, ``timeout``,
+        ``max_retries``; ``default_headers`` and ``default_query`` are merged), sharing this
+        one's connection pool: closing it does not close the pool."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
-        clone.config = self.config.with_options(
-            base_url=base_url,
-            token=token,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-        )
+        clone.config = self.config.with_options(**changes)
         clone._owns_http = False
         clone._resources()
         return clone
