@@ -50,6 +50,7 @@ from workyard.client._base import API_PREFIX
 from workyard.worker import StatusLog, Worker
 from workyard.worker.health import HealthServer, parse_addr
 from workyard.worker.item_env import recover_orphans
+from workyard.worker.runtime import CLIENT_TIMEOUT
 from workyard.worker.setup import Prepared, RunnerOptions, SetupError, prepare
 
 __all__ = ["LogFormat", "app", "run"]
@@ -292,7 +293,7 @@ class _Signals:
 
 async def _run(options: _Options, prepared: Prepared) -> int:
     try:
-        client = AsyncClient(options.url, options.token)
+        client = AsyncClient(options.url, options.token, timeout=CLIENT_TIMEOUT)
     except ValueError as exc:  # a malformed URL
         fail(str(exc))
     log = StatusLog(options.log_format.value)

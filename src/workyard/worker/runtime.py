@@ -28,16 +28,27 @@ import secrets
 import socket
 import time
 
+import httpx
+
 from workyard.client import APIStatusError, AsyncClient, WorkItem
 from workyard.worker.backoff import Backoff
 from workyard.worker.context import Handler, WorkerStats, wait_event
 from workyard.worker.item import ItemRun, ItemSettings
 from workyard.worker.logs import StatusLog
 
-__all__ = ["DEFAULT_BLOCK_MS", "POLL_BACKOFF", "Worker", "default_worker_id"]
+__all__ = [
+    "CLIENT_TIMEOUT",
+    "DEFAULT_BLOCK_MS",
+    "POLL_BACKOFF",
+    "Worker",
+    "default_worker_id",
+]
 
 DEFAULT_BLOCK_MS = 999
 POLL_BACKOFF = Backoff(initial=0.5, factor=2.0, cap=30.0)
+# The worker's SDK timeout: polls block under a second and every other call is short, so a wedged
+# server is given up on after a minute (the SDK's own default, as qca-sdk's, waits 600 s to read).
+CLIENT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 # Answers to a poll that retrying cannot fix: a bad option, token, permission or environment.
 # (Other 4xx, e.g. a proxy's 408, are retried like connection errors and 5xx.)
 _FATAL_POLL_STATUSES = frozenset({400, 401, 403, 404})
