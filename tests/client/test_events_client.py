@@ -220,6 +220,22 @@ async def test_the_async_stream_resumes_after_drops_and_ends_on_404() -> None:
     assert resume_headers(server) == [None, "evt_0002", "evt_0002", "evt_0003"]
 
 
+def test_extra_headers_and_query_ride_on_every_connection() -> None:
+    server = streaming_server()
+    with server.client() as client:
+        stream = client.sessions.events.stream(
+            SESS,
+            reconnect=ReconnectPolicy(initial=0.0, cap=0.0, idle_timeout=12.0),
+            extra_headers={"X-Trace": "t1"},
+            extra_query={"event_deltas[]": ["agent.message"]},
+        )
+        assert len(list(stream)) == 3
+    assert [r.headers["x-trace"] for r in server.requests] == ["t1"] * 4
+    assert {r.url.params["event_deltas[]"] for r in server.requests} == {"agent.message"}
+    timeout = server.requests[0].extensions["timeout"]
+    assert (timeout["connect"], timeout["read"]) == (5.0, 12.0)
+
+
 def test_a_given_last_event_id_is_sent_on_the_first_connection() -> None:
     server = Server(lambda _: httpx.Response(200, stream=Dropping(sse(event(8)), drop=False)))
     with server.client() as client:
