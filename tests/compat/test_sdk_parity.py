@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from qca.common._exceptions import APIStatusError as QcaStatusError
-from qca.managed import Managed
+from qca.managed import AsyncManaged, Managed
 from typer.testing import CliRunner
 
 from tests.compat.test_qca_work import LiveServer, live_server  # noqa: F401 (a fixture)
 from workyard.cli.main import app as cli_app
-from workyard.client import APIStatusError, Client
+from workyard.client import APIStatusError, AsyncClient, Client
 
 MISSING_SESSION = "sess_0190a1b2c3d4e5f60718293a4b5c6d7f"
 
@@ -122,3 +122,36 @@ def test_both_sdks_see_the_same_results_and_errors(
         409: ("ConflictError", 409),
         412: ("APIStatusError", 412),
     }
+
+
+async def async_pages(client: Any, env_id: str) -> dict[str, Any]:
+    """The async spelling of lists and errors, which both SDKs share too."""
+    scoped = {"environment_id": env_id}
+    page = await client.sessions.list(limit=2, order="asc", extra_query=scoped)
+    following = await page.get_next_page()
+    try:
+        await client.sessions.retrieve(MISSING_SESSION)
+    except (APIStatusError, QcaStatusError) as exc:
+        missing: tuple[str, int] = (type(exc).__name__, exc.status_code)
+    return {
+        "first page": ([s.title for s in page.data], page.has_next_page()),
+        "next page": [s.title for s in following.data],
+        "pages": [len(p.data) async for p in page.iter_pages()],
+        "all titles": [s.title async for s in client.sessions.list(limit=1, extra_query=scoped)],
+        "missing": missing,
+    }
+
+
+async def test_both_async_sdks_page_alike(live_server: LiveServer) -> None:  # noqa: F811
+    base = f"{live_server.url}/api/v1/cloud/"
+    with Client(base, live_server.token) as setup:
+        env = setup.environments.create(name="async", config={"type": "self_hosted"})
+        for title in ("a", "b", "c"):
+            setup.sessions.create(agent="agent_x", environment_id=env.id, title=title)
+    async with AsyncClient(base, live_server.token) as ours:
+        mine = await async_pages(ours, env.id)
+    async with AsyncManaged(pat=live_server.token, base_url=base) as theirs:
+        official = await async_pages(theirs, env.id)
+    assert mine == official
+    assert mine["pages"] == [2, 1] and mine["all titles"] == ["c", "b", "a"]
+    assert mine["missing"] == ("NotFoundError", 404)
