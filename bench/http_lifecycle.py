@@ -2,12 +2,13 @@
 
     workyard serve &                       # any server: SQLite or PostgreSQL
     .venv/bin/python bench/http_lifecycle.py --url http://127.0.0.1:8080 --token "$TOKEN" \
-        [--sessions 2000] [--workers 32]
+        [--sessions 2000] [--workers 32] [--idempotency-keys]
 
 Creates the sessions, then ``--workers`` concurrent keep-alive connections each loop
 poll → ack → heartbeat (NO_HEARTBEAT) → stop → stop until the queue is empty, and prints sessions
 created per second, lifecycles per second and requests per second. It speaks HTTP/1.1 over raw
 asyncio streams: Python HTTP clients would be the bottleneck, not the server.
+``--idempotency-keys`` sends a fresh ``Idempotency-Key`` with every POST, as the SDK does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,8 +25,8 @@ from urllib.parse import urlsplit
 class Connection:
     """One keep-alive HTTP/1.1 connection sending JSON requests."""
 
-    def __init__(self, host: str, port: int, token: str) -> None:
-        self.host, self.port, self.token = host, port, token
+    def __init__(self, host: str, port: int, token: str, keyed: bool = False) -> None:
+        self.host, self.port, self.token, self.keyed = host, port, token, keyed
         self.requests = 0
 
     async def open(self) -> None:
@@ -36,6 +38,7 @@ class Connection:
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
             f"Authorization: Bearer {self.token}\r\nContent-Length: {len(payload)}\r\n"
             + (f"Worker-ID: {worker}\r\n" if worker else "")
+            + (f"Idempotency-Key: {uuid.uuid4()}\r\n" if self.keyed and method == "POST" else "")
             + "Content-Type: application/json\r\n\r\n"
         )
         self.writer.write(head.encode() + payload)
@@ -77,10 +80,10 @@ async def work(conn: Connection, env: str, name: str) -> int:
         done += 1
 
 
-async def main(url: str, token: str, sessions: int, workers: int) -> None:
+async def main(url: str, token: str, sessions: int, workers: int, keyed: bool) -> None:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    conns = [Connection(host, port, token) for _ in range(workers)]
+    conns = [Connection(host, port, token, keyed) for _ in range(workers)]
     await asyncio.gather(*(c.open() for c in conns))
     env = await conns[0].call(
         "POST", "/api/v1/cloud/environments", {"name": "bench", "config": {"type": "self_hosted"}}
@@ -106,5 +109,7 @@ if __name__ == "__main__":
     parser.add_argument("--token", required=True)
     parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--idempotency-keys", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.url, args.token, args.sessions, args.workers))
+    keyed = args.idempotency_keys
+    asyncio.run(main(args.url, args.token, args.sessions, args.workers, keyed))

@@ -1,32 +1,37 @@
 """workyard: control plane and worker runtime for self-hosted agent environments."""
 
-from workyard.client import AsyncClient, Client
-from workyard.errors import (
+from workyard.client import (
     APIConnectionError,
     APIError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncClient,
     AuthenticationError,
+    BadRequestError,
+    Client,
     ConflictError,
-    InvalidRequestError,
+    InternalServerError,
     NotFoundError,
     OverloadedError,
     PermissionDeniedError,
-    PreconditionFailedError,
     RateLimitError,
-    WorkyardError,
 )
+from workyard.errors import WorkyardError
 
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIStatusError",
+    "APITimeoutError",
     "AsyncClient",
     "AuthenticationError",
+    "BadRequestError",
     "Client",
     "ConflictError",
-    "InvalidRequestError",
+    "InternalServerError",
     "NotFoundError",
     "OverloadedError",
     "PermissionDeniedError",
-    "PreconditionFailedError",
     "RateLimitError",
     "WorkyardError",
     "__version__",

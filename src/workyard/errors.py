@@ -1,8 +1,8 @@
-"""One error hierarchy shared by the server and the SDK.
+"""The server's error hierarchy.
 
 Each class carries its HTTP status, its wire ``error.type`` and a default message. The server
-renders any ``WorkyardError`` as the error envelope in one exception handler; the SDK decodes the
-envelope back into the same classes (see :func:`error_class_for`).
+renders any ``WorkyardError`` as the error envelope in one exception handler. The SDK has its own
+tree, with ``qca-sdk``'s names (``workyard.client``; docs/sdk.md maps one onto the other).
 """
 
 from __future__ import annotations

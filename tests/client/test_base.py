@@ -8,15 +8,8 @@ from typing import Any
 import pytest
 
 from workyard.client import _endpoints as ep
-from workyard.client._base import (
-    NOT_GIVEN,
-    Call,
-    ClientConfig,
-    RequestSpec,
-    RetryPolicy,
-    normalize_base_url,
-    resolve_token,
-)
+from workyard.client._base import NOT_GIVEN, Call
+from workyard.client._config import ClientConfig, normalize_base_url, resolve_token
 
 ENV = "env_0190a1b2c3d4e5f60718293a4b5c6d7e"
 SESS = "sess_0190a1b2c3d4e5f60718293a4b5c6d7f"
@@ -24,9 +17,9 @@ WORK = "work_0190a1b2c3d4e5f60718293a4b5c6d80"
 
 W = f"/environments/{ENV}/work"
 
-# (call, method, path, params, headers, body, idempotent)
-REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str], Any, bool]] = [
-    (ep.create_environment("n"), "POST", "/environments", [], {}, {"name": "n"}, False),
+# (call, method, path, params, headers, body)
+REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str], Any]] = [
+    (ep.create_environment("n"), "POST", "/environments", [], {}, {"name": "n"}),
     (
         ep.create_environment(
             "n", description="d", config={"type": "self_hosted"}, metadata={"a": "1"}
@@ -41,9 +34,8 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
             "config": {"type": "self_hosted"},
             "metadata": {"a": "1"},
         },
-        False,
     ),
-    (ep.retrieve_environment(ENV), "GET", f"/environments/{ENV}", [], {}, None, True),
+    (ep.retrieve_environment(ENV), "GET", f"/environments/{ENV}", [], {}, None),
     (
         ep.update_environment(ENV, name="x", metadata={"a": "1", "gone": None}),
         "POST",
@@ -51,9 +43,8 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [],
         {},
         {"name": "x", "metadata": {"a": "1", "gone": None}},
-        True,
     ),
-    (ep.list_environments(), "GET", "/environments", [], {}, None, True),
+    (ep.list_environments(), "GET", "/environments", [], {}, None),
     (
         ep.list_environments(include_archived=True, limit=5, after_id=ENV),
         "GET",
@@ -61,10 +52,9 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [("include_archived", "true"), ("limit", "5"), ("after_id", ENV)],
         {},
         None,
-        True,
     ),
-    (ep.archive_environment(ENV), "POST", f"/environments/{ENV}/archive", [], {}, None, True),
-    (ep.delete_environment(ENV), "DELETE", f"/environments/{ENV}", [], {}, None, False),
+    (ep.archive_environment(ENV), "POST", f"/environments/{ENV}/archive", [], {}, None),
+    (ep.delete_environment(ENV), "DELETE", f"/environments/{ENV}", [], {}, None),
     (
         ep.create_session(ENV, title="t", metadata={"a": "b"}, agent="agent_1"),
         "POST",
@@ -72,10 +62,9 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [],
         {},
         {"environment_id": ENV, "agent": "agent_1", "title": "t", "metadata": {"a": "b"}},
-        False,
     ),
-    (ep.retrieve_session(SESS), "GET", f"/sessions/{SESS}", [], {}, None, True),
-    (ep.update_session(SESS), "POST", f"/sessions/{SESS}", [], {}, {}, True),
+    (ep.retrieve_session(SESS), "GET", f"/sessions/{SESS}", [], {}, None),
+    (ep.update_session(SESS), "POST", f"/sessions/{SESS}", [], {}, {}),
     (
         ep.update_session(SESS, title=None, metadata={"a": None}),
         "POST",
@@ -83,7 +72,6 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [],
         {},
         {"metadata": {"a": None}, "title": None},
-        True,
     ),
     (
         ep.list_sessions(
@@ -101,11 +89,10 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         ],
         {},
         None,
-        True,
     ),
-    (ep.archive_session(SESS), "POST", f"/sessions/{SESS}/archive", [], {}, None, True),
-    (ep.delete_session(SESS), "DELETE", f"/sessions/{SESS}", [], {}, None, False),
-    (ep.list_work(ENV), "GET", W, [], {}, None, True),
+    (ep.archive_session(SESS), "POST", f"/sessions/{SESS}/archive", [], {}, None),
+    (ep.delete_session(SESS), "DELETE", f"/sessions/{SESS}", [], {}, None),
+    (ep.list_work(ENV), "GET", W, [], {}, None),
     (
         ep.list_work(ENV, state=["queued", "active"], before_id=WORK),
         "GET",
@@ -113,10 +100,9 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [("state", "queued,active"), ("before_id", WORK)],
         {},
         None,
-        True,
     ),
-    (ep.list_work(ENV, state="stopped"), "GET", W, [("state", "stopped")], {}, None, True),
-    (ep.retrieve_work(ENV, WORK), "GET", f"{W}/{WORK}", [], {}, None, True),
+    (ep.list_work(ENV, state="stopped"), "GET", W, [("state", "stopped")], {}, None),
+    (ep.retrieve_work(ENV, WORK), "GET", f"{W}/{WORK}", [], {}, None),
     (
         ep.update_work(ENV, WORK, {"k": "v", "gone": None}),
         "POST",
@@ -124,9 +110,8 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [],
         {},
         {"metadata": {"k": "v", "gone": None}},
-        True,
     ),
-    (ep.poll_work(ENV), "GET", f"{W}/poll", [], {}, None, True),
+    (ep.poll_work(ENV), "GET", f"{W}/poll", [], {}, None),
     (
         ep.poll_work(ENV, block_ms=500, reclaim_older_than_ms=0, worker_id="w-1"),
         "GET",
@@ -134,9 +119,8 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [("block_ms", "500"), ("reclaim_older_than_ms", "0")],
         {"Worker-ID": "w-1"},
         None,
-        True,
     ),
-    (ep.ack_work(ENV, WORK), "POST", f"{W}/{WORK}/ack", [], {}, None, False),
+    (ep.ack_work(ENV, WORK), "POST", f"{W}/{WORK}/ack", [], {}, None),
     (
         ep.ack_work(ENV, WORK, worker_id="w-1"),
         "POST",
@@ -144,9 +128,8 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [],
         {"Worker-ID": "w-1"},
         None,
-        False,
     ),
-    (ep.heartbeat_work(ENV, WORK), "POST", f"{W}/{WORK}/heartbeat", [], {}, None, True),
+    (ep.heartbeat_work(ENV, WORK), "POST", f"{W}/{WORK}/heartbeat", [], {}, None),
     (
         ep.heartbeat_work(
             ENV, WORK, expected_last_heartbeat="NO_HEARTBEAT", desired_ttl_seconds=30
@@ -156,9 +139,8 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [("expected_last_heartbeat", "NO_HEARTBEAT"), ("desired_ttl_seconds", "30")],
         {},
         None,
-        True,
     ),
-    (ep.stop_work(ENV, WORK), "POST", f"{W}/{WORK}/stop", [], {}, {"force": False}, True),
+    (ep.stop_work(ENV, WORK), "POST", f"{W}/{WORK}/stop", [], {}, {"force": False}),
     (
         ep.stop_work(ENV, WORK, force=True),
         "POST",
@@ -166,15 +148,12 @@ REQUESTS: list[tuple[Call[Any], str, str, list[tuple[str, str]], dict[str, str],
         [],
         {},
         {"force": True},
-        True,
     ),
-    (ep.work_stats(ENV), "GET", f"{W}/stats", [], {}, None, True),
+    (ep.work_stats(ENV), "GET", f"{W}/stats", [], {}, None),
 ]
 
 
-@pytest.mark.parametrize(
-    ("call", "method", "path", "params", "headers", "body", "idempotent"), REQUESTS
-)
+@pytest.mark.parametrize(("call", "method", "path", "params", "headers", "body"), REQUESTS)
 def test_request_building(
     call: Call[Any],
     method: str,
@@ -182,14 +161,12 @@ def test_request_building(
     params: list[tuple[str, str]],
     headers: dict[str, str],
     body: Any,
-    idempotent: bool,
 ) -> None:
     request = call.request
     assert (request.method, request.path) == (method, path)
     assert list(request.params) == params
     assert dict(request.headers) == headers
     assert request.body == body
-    assert request.idempotent is idempotent
 
 
 def test_path_segments_are_percent_encoded() -> None:
@@ -223,9 +200,10 @@ def test_normalize_base_url_rejects_other_schemes() -> None:
 
 
 def test_token_resolution_order() -> None:
-    env = {"WORKYARD_TOKEN": "pt-env", "QODER_PAT": "pt-qoder"}
+    env = {"WORKYARD_TOKEN": "pt-env", "QODER_ACCESS_TOKEN": "at-q", "QODER_PAT": "pt-qoder"}
     assert resolve_token("pt-arg", env) == "pt-arg"
     assert resolve_token(None, env) == "pt-env"
+    assert resolve_token(None, {**env, "WORKYARD_TOKEN": ""}) == "at-q"
     assert resolve_token(None, {"QODER_PAT": "pt-qoder", "WORKYARD_TOKEN": ""}) == "pt-qoder"
     assert resolve_token(None, {}) is None
 
@@ -245,41 +223,3 @@ def test_config_resolve_and_headers() -> None:
     assert json.loads(config.content(stop) or b"") == {"force": False}
     assert config.url(stop) == f"http://h:1/api/v1/cloud{W}/{WORK}/stop"
     assert "Authorization" not in ClientConfig.resolve(environ={}).headers(poll)
-
-
-# Retry policy
-
-GET = RequestSpec("GET", "/x", idempotent=True)
-CREATE = RequestSpec("POST", "/x", body={})
-
-
-@pytest.mark.parametrize("status", [None, 429, 500, 502, 503])
-def test_retry_policy_retries_idempotent_transient_failures(status: int | None) -> None:
-    policy = RetryPolicy(max_retries=2, initial_delay=1.0, max_delay=10.0, jitter=0.25)
-    first = policy.delay(GET, 0, status)
-    second = policy.delay(GET, 1, status)
-    assert first is not None
-    assert second is not None
-    assert 1.0 <= first <= 1.25
-    assert 2.0 <= second <= 2.5
-    assert policy.delay(GET, 2, status) is None
-    assert policy.delay(CREATE, 0, status) is None
-
-
-@pytest.mark.parametrize("status", [200, 400, 401, 404, 409, 412])
-def test_retry_policy_never_retries_client_errors(status: int) -> None:
-    assert RetryPolicy().delay(GET, 0, status) is None
-
-
-def test_retry_policy_honours_retry_after_capped() -> None:
-    policy = RetryPolicy(max_delay=5.0)
-    assert policy.delay(GET, 0, 503, "2") == 2.0
-    assert policy.delay(GET, 0, 503, "120") == 5.0
-    delay = policy.delay(GET, 0, 503, "Wed, 21 Oct 2015 07:28:00 GMT")
-    assert delay is not None
-    assert delay <= 0.5 * 1.25
-
-
-def test_retry_policy_delay_is_capped() -> None:
-    policy = RetryPolicy(max_retries=10, initial_delay=1.0, max_delay=3.0, jitter=0.0)
-    assert policy.delay(GET, 6, None) == 3.0

@@ -8,7 +8,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from workyard import errors
 from workyard.cli import environments, sessions, work
 from workyard.cli.common import (
     CliError,
@@ -20,6 +19,8 @@ from workyard.cli.common import (
     resolve_url,
     short_ts,
 )
+from workyard.client import APIConnectionError
+from workyard.client._errors import status_error
 
 runner = CliRunner()
 
@@ -75,15 +76,22 @@ def test_resolve_token_order(tmp_path: Path) -> None:
 
 
 def test_format_error_is_one_line_with_details() -> None:
-    error = errors.InvalidRequestError(
-        "limit must be a positive integer", param="limit", request_id="req-1"
-    )
+    envelope = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "limit must be a positive integer",
+            "param": "limit",
+        },
+    }
+    error = status_error(400, envelope, {"x-request-id": "req-1"})
     assert format_error(error) == (
         "limit must be a positive integer "
         "(400 invalid_request_error, param: limit, request_id: req-1)"
     )
-    assert format_error(errors.NotFoundError()) == "Not found. (404 not_found_error)"
-    assert format_error(errors.APIConnectionError("Could not reach x")) == "Could not reach x"
+    bare = status_error(404, {"error": {"type": "not_found_error", "message": "Not found."}})
+    assert format_error(bare) == "Not found. (404 not_found_error)"
+    assert format_error(APIConnectionError(message="Could not reach x")) == "Could not reach x"
 
 
 def test_short_ts() -> None:
@@ -94,7 +102,7 @@ def test_short_ts() -> None:
 def test_cli_without_token_fails_with_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("WORKYARD_TOKEN", "QODER_PAT", "WORKYARD_URL"):
+    for name in ("WORKYARD_TOKEN", "QODER_ACCESS_TOKEN", "QODER_PAT", "WORKYARD_URL"):
         monkeypatch.delenv(name, raising=False)
     result = runner.invoke(sessions.app, ["get", "sess_x", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1

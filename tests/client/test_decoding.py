@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from workyard import errors
+from workyard import client
 from workyard.client import Environment, HeartbeatResult, Page, QueueStats, Session, WorkItem
 from workyard.client import _endpoints as ep
 from workyard.client._base import decode_response, error_from_response, next_page_call
@@ -46,19 +46,21 @@ ENV_JSON: dict[str, Any] = {
 
 # Error decoding
 
-STATUS_CLASSES = [
-    (400, errors.InvalidRequestError),
-    (401, errors.AuthenticationError),
-    (403, errors.PermissionDeniedError),
-    (404, errors.NotFoundError),
-    (405, errors.MethodNotAllowedError),
-    (409, errors.ConflictError),
-    (412, errors.PreconditionFailedError),
-    (413, errors.InvalidRequestError),
-    (429, errors.RateLimitError),
-    (500, errors.APIError),
-    (502, errors.APIError),
-    (503, errors.OverloadedError),
+STATUS_CLASSES = [  # as qca-sdk maps them
+    (400, client.BadRequestError),
+    (401, client.AuthenticationError),
+    (403, client.PermissionDeniedError),
+    (404, client.NotFoundError),
+    (405, client.APIStatusError),
+    (409, client.ConflictError),
+    (412, client.APIStatusError),
+    (413, client.RequestTooLargeError),
+    (422, client.UnprocessableEntityError),
+    (429, client.RateLimitError),
+    (500, client.InternalServerError),
+    (502, client.InternalServerError),
+    (503, client.InternalServerError),
+    (529, client.OverloadedError),
 ]
 
 
@@ -70,40 +72,47 @@ def _envelope(error_type: str, message: str, param: str | None = None) -> bytes:
 
 
 @pytest.mark.parametrize(("status", "cls"), STATUS_CLASSES)
-def test_error_envelope_maps_status_to_class(status: int, cls: type[errors.WorkyardError]) -> None:
+def test_error_envelope_maps_status_to_class(status: int, cls: type[client.APIStatusError]) -> None:
     body = _envelope("whatever_error", "limit must be a positive integer", "limit")
-    with pytest.raises(errors.WorkyardError) as caught:
+    with pytest.raises(client.APIError) as caught:
         decode_response(ep.list_environments(), status, {"x-request-id": "req-hdr"}, body)
     error = caught.value
     assert type(error) is cls
-    assert (error.status, error.param) == (status, "limit")
-    assert error.message == "limit must be a positive integer"
-    assert error.request_id == "req-body"
+    assert isinstance(error, client.APIStatusError)
+    assert (error.status_code, error.type, error.param) == (status, "whatever_error", "limit")
+    assert error.message == f"Error code: {status} - limit must be a positive integer"
+    assert error.detail == "limit must be a positive integer"
+    assert error.request_id == "req-hdr"  # the header first, as qca-sdk
+    assert error.body == json.loads(body)
+    assert (error.status, error.error_type) == (status, "whatever_error")  # the old names
 
 
-def test_error_envelope_without_param_or_request_id_uses_header() -> None:
-    body = json.dumps({"type": "error", "error": {"type": "not_found_error", "message": "Gone."}})
-    error = error_from_response(404, {"X-Request-ID": "req-hdr"}, body.encode())
-    assert isinstance(error, errors.NotFoundError)
-    assert (error.message, error.param, error.request_id) == ("Gone.", None, "req-hdr")
+def test_error_envelope_without_header_uses_the_envelope_request_id() -> None:
+    body = _envelope("not_found_error", "Gone.")
+    error = error_from_response(404, {}, body)
+    assert isinstance(error, client.NotFoundError)
+    assert (error.detail, error.param, error.request_id) == ("Gone.", None, "req-body")
 
 
 @pytest.mark.parametrize(("status", "cls"), STATUS_CLASSES)
-def test_non_envelope_error_body(status: int, cls: type[errors.WorkyardError]) -> None:
+def test_non_envelope_error_body(status: int, cls: type[client.APIStatusError]) -> None:
     body = b"<html><body>\n  <h1>Bad Gateway</h1>\n</body></html>"
     error = error_from_response(status, {"x-request-id": "req-1"}, body)
     assert type(error) is cls
-    assert error.status == status
+    assert error.status_code == status
     assert error.request_id == "req-1"
-    assert f"HTTP {status}" in error.message
+    assert error.message.startswith(f"Error code: {status} - ")
     assert "<h1>Bad Gateway</h1>" in error.message
-    assert error.param is None
+    assert error.body == body.decode()
+    assert (error.param, error.type) == (None, None)
 
 
 def test_non_envelope_error_variants() -> None:
-    assert error_from_response(422, {}, b'{"detail": "nope"}').message == "nope"
+    detail = error_from_response(422, {}, b'{"detail": "nope"}')
+    assert detail.body == {"detail": "nope"}
+    assert "nope" in detail.message
     empty = error_from_response(502, {}, b"")
-    assert empty.message == f"{errors.APIError.default_message} (HTTP 502)"
+    assert empty.message == "Error code: 502 - "
     assert empty.request_id is None
 
 
@@ -185,8 +194,8 @@ def test_decode_heartbeat_stats_deleted_session() -> None:
         b'{"id": "env_x", "metadata": {"k": 1}}',
     ],
 )
-def test_malformed_success_body_is_api_error(content: bytes) -> None:
-    with pytest.raises(errors.APIError) as caught:
+def test_malformed_success_body_is_a_validation_error(content: bytes) -> None:
+    with pytest.raises(client.APIResponseValidationError) as caught:
         decode_response(ep.retrieve_environment(ENV), 200, {"x-request-id": "r"}, content)
     assert caught.value.request_id == "r"
 
@@ -223,5 +232,5 @@ def test_next_page_call_keeps_filters_and_replaces_cursors() -> None:
         ("page", "cur-2"),
     ]
     assert next_page_call(following, _page(["env_b"], None)) is None
-    with pytest.raises(errors.APIError, match="did not advance"):
+    with pytest.raises(client.APIResponseValidationError, match="did not advance"):
         next_page_call(following, _page(["env_b"], "cur-2"))

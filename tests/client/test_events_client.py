@@ -9,8 +9,17 @@ from typing import Any
 import httpx
 import pytest
 
-from workyard import errors
-from workyard.client import AsyncClient, Client, ReconnectPolicy, RetryPolicy, user_message
+from workyard.client import (
+    APIConnectionError,
+    APIError,
+    AsyncClient,
+    AuthenticationError,
+    Client,
+    NotFoundError,
+    ReconnectPolicy,
+    RetryPolicy,
+    user_message,
+)
 
 SESS = "sess_0190a1b2c3d4e5f60718293a4b5c6d7e"
 BASE = "http://server.test/api/v1/cloud"
@@ -211,6 +220,22 @@ async def test_the_async_stream_resumes_after_drops_and_ends_on_404() -> None:
     assert resume_headers(server) == [None, "evt_0002", "evt_0002", "evt_0003"]
 
 
+def test_extra_headers_and_query_ride_on_every_connection() -> None:
+    server = streaming_server()
+    with server.client() as client:
+        stream = client.sessions.events.stream(
+            SESS,
+            reconnect=ReconnectPolicy(initial=0.0, cap=0.0, idle_timeout=12.0),
+            extra_headers={"X-Trace": "t1"},
+            extra_query={"event_deltas[]": ["agent.message"]},
+        )
+        assert len(list(stream)) == 3
+    assert [r.headers["x-trace"] for r in server.requests] == ["t1"] * 4
+    assert {r.url.params["event_deltas[]"] for r in server.requests} == {"agent.message"}
+    timeout = server.requests[0].extensions["timeout"]
+    assert (timeout["connect"], timeout["read"]) == (5.0, 12.0)
+
+
 def test_a_given_last_event_id_is_sent_on_the_first_connection() -> None:
     server = Server(lambda _: httpx.Response(200, stream=Dropping(sse(event(8)), drop=False)))
     with server.client() as client:
@@ -222,7 +247,7 @@ def test_a_given_last_event_id_is_sent_on_the_first_connection() -> None:
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(404, errors.NotFoundError), (401, errors.AuthenticationError)],
+    [(404, NotFoundError), (401, AuthenticationError)],
 )
 def test_a_refused_first_connection_raises(status: int, error: type[Exception]) -> None:
     server = Server(lambda _: httpx.Response(status, json={"error": {"message": "no"}}))
@@ -238,7 +263,7 @@ async def test_max_attempts_gives_up_with_a_connection_error() -> None:
     server = Server(refuse)
     policy = ReconnectPolicy(initial=0.0, cap=0.0, max_attempts=2)
     async with server.async_client() as client:
-        with pytest.raises(errors.APIConnectionError, match="refused"):
+        with pytest.raises(APIConnectionError, match="refused"):
             async for _ in client.sessions.events.stream(SESS, reconnect=policy):
                 pass
     assert len(server.requests) == 3
@@ -247,5 +272,5 @@ async def test_max_attempts_gives_up_with_a_connection_error() -> None:
 def test_a_malformed_frame_is_an_api_error() -> None:
     body = b"id: evt_1\nevent: agent.message\ndata: {oops\n\n"
     server = Server(lambda _: httpx.Response(200, stream=Dropping(body, drop=False)))
-    with server.client() as client, pytest.raises(errors.APIError, match="Unexpected event"):
+    with server.client() as client, pytest.raises(APIError, match="Unexpected event"):
         next(client.sessions.events.stream(SESS, reconnect=FAST))

@@ -217,14 +217,13 @@ async def test_a_heartbeat_whose_answer_was_lost_and_retried_keeps_the_lease(
 
     worker, log = _worker(sdk, env_id, handler, once=True)
     await worker.run()
-    expected = [
-        r.url.params.get("expected_last_heartbeat")
-        for r in transport.requests
-        if r.url.path.endswith("/heartbeat")
-    ]
-    # Applied, answer lost; the SDK's retry gets 412; the item shows our ack: adopt and go on.
+    sent = [r for r in transport.requests if r.url.path.endswith("/heartbeat")]
+    expected = [r.url.params.get("expected_last_heartbeat") for r in sent]
+    # Applied, answer lost; the SDK's retry carries the same Idempotency-Key, so the server
+    # replays the first answer (no 412): the lease is kept and the next beat expects it.
     assert expected[:2] == ["NO_HEARTBEAT", "NO_HEARTBEAT"]
-    assert expected[2] not in (None, "NO_HEARTBEAT")
+    assert sent[0].headers["idempotency-key"] == sent[1].headers["idempotency-key"]
+    assert all(value not in (None, "NO_HEARTBEAT") for value in expected[2:])
     assert not _events(log, "lease_lost")
     item = await sdk.work.retrieve(env_id, session.work_id or "")
     assert item.state == "stopped"

@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from workyard import errors
 from workyard.api import create_app
-from workyard.client import AsyncClient, RetryPolicy, user_message
+from workyard.client import AsyncClient, PermissionDeniedError, RetryPolicy, user_message
 from workyard.service.container import Services
 from workyard.worker.events import exit_error_event, stdout_event
 
@@ -63,5 +62,5 @@ async def test_a_worker_token_reads_user_events_and_posts_worker_events(
     ]
     assert posted[-1].error == exit_error_event(3, ["boom"])["error"]
 
-    with pytest.raises(errors.PermissionDeniedError):
+    with pytest.raises(PermissionDeniedError):
         await worker.sessions.events.send(session.id, [user_message("not mine to send")])

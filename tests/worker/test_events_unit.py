@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from workyard.client import AsyncClient, RetryPolicy, Session, WorkItem
-from workyard.errors import InvalidRequestError
+from workyard.client import AsyncClient, BadRequestError, RetryPolicy, Session, WorkItem
+from workyard.client._errors import status_error
 from workyard.worker import StatusLog, WorkContext
 from workyard.worker.context import ItemSignals
 from workyard.worker.events import (
@@ -75,8 +75,10 @@ def test_the_exit_error_names_the_status_and_quotes_stderr() -> None:
 
 
 def test_rejected_index_reads_the_param() -> None:
-    def bad(param: str | None) -> InvalidRequestError:
-        return InvalidRequestError("bad", param=param)
+    def bad(param: str | None) -> BadRequestError:
+        error = status_error(400, {"error": {"message": "bad", "param": param}})
+        assert isinstance(error, BadRequestError)
+        return error
 
     assert rejected_index(bad("events[2].content"), 3) == 2
     assert rejected_index(bad("events[0]"), 1) == 0

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from workyard import errors
+from workyard.client import APIConnectionError
+from workyard.client._errors import status_error
 from workyard.worker.logs import LogRecord, StatusLog, describe_error, format_json, format_text
 
 WORK = "work_0190a1b2c3d4e5f60718293a4b5c6d7e"
@@ -38,7 +39,7 @@ def test_the_lines_of_an_item_s_life_in_text() -> None:
     log.stopping(WORK, "requested")
     log.stopped(WORK, 0, 3.21)
     log.stopped(WORK, None, 0.04)
-    log.lease_lost(WORK, describe_error(errors.PreconditionFailedError()), "killed command")
+    log.lease_lost(WORK, describe_error(status_error(412, "")), "killed command")
     messages = [line.split(" ", 2)[2] for line in _lines(stream)]
     assert messages == [
         "acked",
@@ -57,7 +58,7 @@ def test_json_lines_carry_event_work_id_and_fields() -> None:
     log, stream = _log("json")
     log.stopped(WORK, 3, 1.5)
     log.output(WORK, "stdout", 'he said "hi" — ünïcode')
-    log.poll_failed(errors.APIConnectionError("refused"), 2.25)
+    log.poll_failed(APIConnectionError(message="refused"), 2.25)
     first, second, third = (json.loads(line) for line in _lines(stream))
     assert first == {
         "time": "2026-07-01T08:00:00.250Z",
@@ -94,13 +95,14 @@ def test_a_line_with_newlines_stays_one_json_line() -> None:
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
-        (errors.PreconditionFailedError(), "412 precondition failed"),
-        (errors.ConflictError(), "409 conflict"),
-        (errors.NotFoundError(), "404 not found"),
-        (errors.AuthenticationError(), "401 authentication failed"),
-        (errors.OverloadedError(), "503 overloaded"),
-        (errors.APIError(status=502), "502 server error"),
-        (errors.APIConnectionError("Could not reach x"), "connection error: Could not reach x"),
+        (status_error(412, ""), "412 precondition failed"),
+        (status_error(409, ""), "409 conflict"),
+        (status_error(404, ""), "404 not found"),
+        (status_error(401, ""), "401 authentication failed"),
+        (status_error(503, ""), "503 overloaded"),
+        (status_error(529, ""), "529 overloaded"),
+        (status_error(502, ""), "502 server error"),
+        (APIConnectionError(message="Could not reach x"), "connection error: Could not reach x"),
         (TimeoutError(), "timed out"),
         (ValueError("bad"), "ValueError: bad"),
     ],

@@ -21,8 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from workyard.client import Client
-from workyard.errors import APIConnectionError, WorkyardError
+from workyard.client import APIConnectionError, APIError, Client
 
 __all__ = [
     "DEFAULT_DATA_DIR",
@@ -162,20 +161,21 @@ def connect(url: str | None, token: str | None, data_dir: Path | None) -> Iterat
     with client:
         try:
             yield client
-        except WorkyardError as exc:
+        except APIError as exc:
             fail(format_error(exc))
 
 
-def format_error(error: WorkyardError) -> str:
+def format_error(error: APIError) -> str:
     """One line: the message, then status, type, param and request id when known."""
     if isinstance(error, APIConnectionError):
         return error.message
     details = [f"{error.status} {error.error_type}"]
     if error.param is not None:
         details.append(f"param: {error.param}")
-    if error.request_id is not None:
-        details.append(f"request_id: {error.request_id}")
-    return f"{error.message} ({', '.join(details)})"
+    request_id = getattr(error, "request_id", None)
+    if request_id is not None:
+        details.append(f"request_id: {request_id}")
+    return f"{error.detail} ({', '.join(details)})"
 
 
 def fail(message: str) -> NoReturn:

@@ -39,8 +39,7 @@ from workyard.cli.common import (
     show_object,
 )
 from workyard.cli.conversation import Conversation, Printer, console
-from workyard.client import AsyncClient, Event, Session, user_message
-from workyard.errors import WorkyardError
+from workyard.client import APIError, AsyncClient, Event, Session, user_message
 
 __all__ = ["COLUMNS", "app"]
 
@@ -262,7 +261,7 @@ def _follow(
     printer = Printer(as_json)
     try:
         ended = asyncio.run(_watch(client, session_id, until_idle, printer))
-    except WorkyardError as exc:
+    except APIError as exc:
         fail(format_error(exc))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

@@ -45,12 +45,12 @@ from workyard.cli.worker_options import (
     WorkdirOption,
     opt,
 )
-from workyard.client import AsyncClient
+from workyard.client import APIError, AsyncClient
 from workyard.client._base import API_PREFIX
-from workyard.errors import WorkyardError
 from workyard.worker import StatusLog, Worker
 from workyard.worker.health import HealthServer, parse_addr
 from workyard.worker.item_env import recover_orphans
+from workyard.worker.runtime import CLIENT_TIMEOUT
 from workyard.worker.setup import Prepared, RunnerOptions, SetupError, prepare
 
 __all__ = ["LogFormat", "app", "run"]
@@ -293,7 +293,7 @@ class _Signals:
 
 async def _run(options: _Options, prepared: Prepared) -> int:
     try:
-        client = AsyncClient(options.url, options.token)
+        client = AsyncClient(options.url, options.token, timeout=CLIENT_TIMEOUT)
     except ValueError as exc:  # a malformed URL
         fail(str(exc))
     log = StatusLog(options.log_format.value)
@@ -332,7 +332,7 @@ async def _run(options: _Options, prepared: Prepared) -> int:
         handlers = _Signals(worker, (signal.SIGTERM, signal.SIGINT))
         try:
             await worker.run()
-        except WorkyardError:
+        except APIError:
             return 1  # already logged as worker_fatal
         finally:
             handlers.remove()

@@ -1,20 +1,22 @@
-"""The SDK's core, with no I/O: request specs, configuration, retry policy, response decoding.
+"""The SDK's core, with no I/O: request specs, per-request options, response decoding, paging.
 
 An endpoint is a function returning a :class:`Call`: the :class:`RequestSpec` to send and the
-decoder of its JSON answer (see ``_endpoints``). The sync and async clients only send the request,
-apply the :class:`RetryPolicy` and hand the answer to :func:`decode_response`.
+decoder of its JSON answer (see ``_endpoints``). The sync and async clients only send the request
+(``_config`` builds it, ``_retry`` decides about retries) and hand the answer to
+:func:`decode_response`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
+import httpx
+
+from workyard.client._errors import APIResponseValidationError, APIStatusError, status_error
 from workyard.client._models import Page, ResponseShapeError, expect_object
 from workyard.client._sse import (
     ReconnectPolicy,
@@ -23,42 +25,42 @@ from workyard.client._sse import (
     is_retryable_status,
     stream_headers,
 )
-from workyard.errors import APIError, WorkyardError, error_class_for
 
 __all__ = [
     "API_PREFIX",
-    "DEFAULT_BASE_URL",
     "NOT_GIVEN",
     "Call",
-    "ClientConfig",
     "NotGiven",
+    "RequestOptions",
     "RequestSpec",
-    "RetryPolicy",
     "StreamCall",
+    "Timeout",
+    "call",
     "decode_response",
     "decode_stream_event",
     "error_from_response",
     "next_page_call",
-    "normalize_base_url",
     "object_decoder",
     "optional_decoder",
     "page_decoder",
     "path",
-    "resolve_token",
     "stream_status",
 ]
 
 T = TypeVar("T")
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 API_PREFIX = "/api/v1/cloud"
-USER_AGENT = "workyard-python"
 
 Params = tuple[tuple[str, str], ...]
+Timeout = float | httpx.Timeout | None
+"""Seconds for every phase, an ``httpx.Timeout`` (e.g. ``Timeout(600, connect=5)``), or none."""
 
 
 class NotGiven:
     """Sentinel for "argument omitted", where ``None`` is a meaningful value (it clears a field)."""
+
+    def __bool__(self) -> bool:
+        return False
 
     def __repr__(self) -> str:
         return "NOT_GIVEN"
@@ -67,16 +69,28 @@ class NotGiven:
 NOT_GIVEN = NotGiven()
 
 
+class RequestOptions(TypedDict, total=False):
+    """Per-request options every operation takes, as ``qca-sdk``'s: ``extra_headers`` and
+    ``extra_query`` are added to (and override) the request's own, ``extra_body`` is merged into
+    a JSON body, ``timeout`` replaces the client's for this request (``None``: no timeout)."""
+
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, Any] | None
+    extra_body: Mapping[str, Any] | None
+    timeout: Timeout | NotGiven
+
+
 @dataclass(frozen=True)
 class RequestSpec:
-    """One HTTP request, relative to the API prefix. ``body`` ``None`` means no body."""
+    """One HTTP request, relative to the API prefix. ``body`` ``None`` means no body;
+    ``timeout`` ``NOT_GIVEN`` means the client's."""
 
     method: str
     path: str
     params: Params = ()
     headers: tuple[tuple[str, str], ...] = ()
     body: Mapping[str, Any] | None = field(default=None, hash=False)
-    idempotent: bool = False
+    timeout: Timeout | NotGiven = field(default=NOT_GIVEN, compare=False, hash=False)
 
     def param(self, name: str) -> str | None:
         """The first value of query parameter ``name``."""
@@ -86,6 +100,40 @@ class RequestSpec:
         """Every value of query parameter ``name`` (in order)."""
         return [value for key, value in self.params if key == name]
 
+    def header(self, name: str) -> str | None:
+        """The request's own header ``name`` (case-insensitive)."""
+        lowered = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+    def with_options(self, options: RequestOptions) -> RequestSpec:
+        """This request with per-request ``options`` applied."""
+        extra_query = _query_pairs(options.get("extra_query") or {})
+        replaced = {key for key, _ in extra_query}
+        params = (*((k, v) for k, v in self.params if k not in replaced), *extra_query)
+        extra_headers = {k.lower(): (k, v) for k, v in (options.get("extra_headers") or {}).items()}
+        kept = tuple((k, v) for k, v in self.headers if k.lower() not in extra_headers)
+        headers = (*kept, *extra_headers.values())
+        body = self.body
+        extra_body = options.get("extra_body")
+        if extra_body:
+            body = {**(body or {}), **extra_body}
+        timeout = options.get("timeout", NOT_GIVEN)
+        timeout = self.timeout if isinstance(timeout, NotGiven) else timeout
+        return replace(self, params=params, headers=headers, body=body, timeout=timeout)
+
+
+def _query_pairs(query: Mapping[str, Any]) -> Params:
+    """Query parameters from a mapping: lists repeat the key, ``None`` is left out."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in query.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        for item in values:
+            if item is None or isinstance(item, NotGiven):
+                continue
+            text = str(item).lower() if isinstance(item, bool) else str(item)
+            pairs.append((key, text))
+    return tuple(pairs)
+
 
 @dataclass(frozen=True)
 class Call(Generic[T]):
@@ -93,6 +141,11 @@ class Call(Generic[T]):
 
     request: RequestSpec
     decode: Callable[[object], T]
+
+
+def call(request: RequestSpec, decode: Callable[[object], T], options: RequestOptions) -> Call[T]:
+    """The :class:`Call` of ``request`` with its per-request ``options`` applied."""
+    return Call(request.with_options(options) if options else request, decode)
 
 
 ReconnectHook = Callable[[str, float], None]
@@ -115,7 +168,10 @@ class StreamCall(Generic[T]):
 
     def connection(self, cursor: StreamCursor) -> RequestSpec:
         """The request of the next connection: ``Last-Event-ID`` is the cursor's."""
-        return replace(self.request, headers=stream_headers(cursor.last_event_id))
+        own = stream_headers(cursor.last_event_id)
+        names = {"accept", "cache-control", "last-event-id"}
+        kept = tuple((k, v) for k, v in self.request.headers if k.lower() not in names)
+        return replace(self.request, headers=(*own, *kept))
 
     def reconnecting(self, reason: str, delay: float) -> None:
         if self.on_reconnect is not None:
@@ -136,124 +192,18 @@ def stream_status(
 
 
 def decode_stream_event(call: StreamCall[T], event: ServerSentEvent) -> T | None:
-    """``call.decode(event)``, with a malformed frame reported as :class:`APIError`."""
+    """``call.decode(event)``, a malformed frame raising :class:`APIResponseValidationError`."""
     try:
         return call.decode(event)
     except (ValueError, ResponseShapeError) as exc:
-        raise APIError(f"Unexpected event from the server: {exc}.", status=200) from None
+        raise APIResponseValidationError(
+            status_code=200, body=event.data, message=f"Unexpected event from the server: {exc}."
+        ) from None
 
 
 def path(template: str, *ids: str) -> str:
     """``template`` with each ``{}`` replaced by one percent-encoded path segment."""
     return template.format(*(quote(value, safe="") for value in ids))
-
-
-def normalize_base_url(base_url: str) -> str:
-    """The API root: ``base_url`` without a trailing slash, ending with ``/api/v1/cloud``."""
-    url = base_url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"base URL must start with http:// or https://: {base_url!r}")
-    return url if url.endswith(API_PREFIX) else url + API_PREFIX
-
-
-def resolve_token(token: str | None, environ: Mapping[str, str]) -> str | None:
-    """``token``, else ``WORKYARD_TOKEN``, else ``QODER_PAT`` (empty values count as unset)."""
-    for candidate in (token, environ.get("WORKYARD_TOKEN"), environ.get("QODER_PAT")):
-        if candidate:
-            return candidate.strip()
-    return None
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter for connection errors, 429 and 5xx on idempotent calls."""
-
-    max_retries: int = 2
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    jitter: float = 0.25
-
-    def delay(
-        self,
-        request: RequestSpec,
-        attempt: int,
-        status: int | None,
-        retry_after: str | None = None,
-    ) -> float | None:
-        """Seconds to wait before retrying, or ``None`` not to retry.
-
-        ``attempt`` counts retries already made; ``status`` is ``None`` for a connection error.
-        """
-        if not request.idempotent or attempt >= self.max_retries:
-            return None
-        if status is not None and status != 429 and status < 500:
-            return None
-        hinted = _parse_retry_after(retry_after)
-        if hinted is not None:
-            return min(hinted, self.max_delay)
-        base = min(self.initial_delay * 2.0**attempt, self.max_delay)
-        return base * (1 + self.jitter * random.random())  # jitter, not crypto
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
-
-
-@dataclass(frozen=True)
-class ClientConfig:
-    """Where and how to connect: API root URL, token, timeout, retry policy."""
-
-    base_url: str = DEFAULT_BASE_URL + API_PREFIX
-    token: str | None = None
-    timeout: float = 30.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-    @classmethod
-    def resolve(
-        cls,
-        base_url: str | None = None,
-        token: str | None = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 2,
-        retry: RetryPolicy | None = None,
-        environ: Mapping[str, str] | None = None,
-    ) -> ClientConfig:
-        """Explicit arguments first, then ``WORKYARD_URL`` / ``WORKYARD_TOKEN`` / ``QODER_PAT``."""
-        env = os.environ if environ is None else environ
-        url = base_url or env.get("WORKYARD_URL") or DEFAULT_BASE_URL
-        return cls(
-            base_url=normalize_base_url(url),
-            token=resolve_token(token, env),
-            timeout=timeout,
-            retry=retry or RetryPolicy(max_retries=max_retries),
-        )
-
-    def url(self, request: RequestSpec) -> str:
-        """The absolute URL of ``request`` (without its query string)."""
-        return self.base_url + request.path
-
-    def headers(self, request: RequestSpec) -> dict[str, str]:
-        """Authorization, content negotiation and the request's own headers."""
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        if request.body is not None:
-            headers["Content-Type"] = "application/json"
-        headers.update(request.headers)
-        return headers
-
-    def content(self, request: RequestSpec) -> bytes | None:
-        """The request body, encoded as JSON."""
-        if request.body is None:
-            return None
-        return json.dumps(request.body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -264,65 +214,56 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == lowered), None)
 
 
-def _load_json(content: bytes) -> object:
-    return json.loads(content.decode("utf-8"))
-
-
-def error_from_response(status: int, headers: Mapping[str, str], content: bytes) -> WorkyardError:
-    """The :class:`WorkyardError` for a non-2xx answer, from its envelope when it has one."""
-    cls = error_class_for(status)
-    request_id = _header(headers, "x-request-id")
+def _error_body(content: bytes) -> object:
+    """An error answer's body as ``qca-sdk`` keeps it: the JSON value, else the text."""
+    text = content.decode("utf-8", errors="replace")
     try:
-        payload = _load_json(content) if content else None
+        return json.loads(text)
     except ValueError:
-        payload = None
-    if isinstance(payload, Mapping) and isinstance(payload.get("error"), Mapping):
-        error = payload["error"]
-        message = error.get("message")
-        param = error.get("param")
-        envelope_id = payload.get("request_id")
-        return cls(
-            message if isinstance(message, str) else None,
-            param=param if isinstance(param, str) else None,
-            request_id=envelope_id if isinstance(envelope_id, str) else request_id,
-            status=status,
-        )
-    return cls(
-        _fallback_message(cls, status, payload, content), request_id=request_id, status=status
-    )
+        return text
 
 
-def _fallback_message(
-    cls: type[WorkyardError], status: int, payload: object, content: bytes
-) -> str:
-    """A message for an error body that is not the envelope (e.g. a proxy's HTML page)."""
-    detail = payload.get("detail") if isinstance(payload, Mapping) else None
-    if isinstance(detail, str) and detail:
-        return detail
-    text = content.decode("utf-8", errors="replace").strip()
-    snippet = " ".join(text.split())[:200]
-    suffix = f": {snippet}" if snippet else ""
-    return f"{cls.default_message} (HTTP {status}{suffix})"
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    response: httpx.Response | None = None,
+) -> APIStatusError:
+    """The :class:`APIStatusError` subclass for a non-2xx answer (:func:`status_error`)."""
+    return status_error(status, _error_body(content), headers, response=response)
 
 
-def decode_response(call: Call[T], status: int, headers: Mapping[str, str], content: bytes) -> T:
+def decode_response(
+    call: Call[T],
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    response: httpx.Response | None = None,
+) -> T:
     """The decoded result of ``call`` for this answer, or raise the matching error."""
     if not 200 <= status < 300:
-        raise error_from_response(status, headers, content)
+        raise error_from_response(status, headers, content, response)
     request_id = _header(headers, "x-request-id")
+    text = content.decode("utf-8", errors="replace")
     try:
-        payload = _load_json(content) if content.strip() else None
+        payload = json.loads(text) if text.strip() else None
     except ValueError:
-        raise APIError(
-            "The server sent a response that is not valid JSON.",
+        raise APIResponseValidationError(
+            status_code=status,
+            body=text,
+            message="The server sent a response that is not valid JSON.",
             request_id=request_id,
-            status=status,
+            response=response,
         ) from None
     try:
         return call.decode(payload)
     except ResponseShapeError as exc:
-        raise APIError(
-            f"Unexpected response from the server: {exc}.", request_id=request_id, status=status
+        raise APIResponseValidationError(
+            status_code=status,
+            body=payload,
+            message=f"Unexpected response from the server: {exc}.",
+            request_id=request_id,
+            response=response,
         ) from None
 
 
@@ -332,7 +273,9 @@ def next_page_call(call: Call[Page[T]], page: Page[T]) -> Call[Page[T]] | None:
         return None
     request = call.request
     if request.param("page") == page.next_page:
-        raise APIError("The server's pagination cursor did not advance.", status=200)
+        raise APIResponseValidationError(
+            status_code=200, body=page.raw, message="The pagination cursor did not advance."
+        )
     kept = tuple((k, v) for k, v in request.params if k not in {"page", "after_id", "before_id"})
     params = (*kept, ("page", page.next_page))
     return replace(call, request=replace(request, params=params))

@@ -8,15 +8,17 @@ API prefix ``/api/v1/cloud``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from workyard.client._base import (
     NOT_GIVEN,
     Call,
     NotGiven,
     ReconnectHook,
+    RequestOptions,
     RequestSpec,
     StreamCall,
+    call,
     object_decoder,
     page_decoder,
     path,
@@ -85,16 +87,19 @@ def create_environment(
     description: str | None = None,
     config: Mapping[str, Any] | None = None,
     metadata: Mapping[str, str] | None = None,
+    **options: Unpack[RequestOptions],
 ) -> Call[Environment]:
     """Create an environment; ``config`` e.g. ``{"type": "self_hosted"}``; omitted means cloud."""
     body = _body(name=name, description=description, config=config, metadata=metadata)
-    return Call(RequestSpec("POST", "/environments", body=body), _environment)
+    return call(RequestSpec("POST", "/environments", body=body), _environment, options)
 
 
-def retrieve_environment(environment_id: str) -> Call[Environment]:
+def retrieve_environment(
+    environment_id: str, **options: Unpack[RequestOptions]
+) -> Call[Environment]:
     """Get one environment (archived ones too)."""
-    request = RequestSpec("GET", path("/environments/{}", environment_id), idempotent=True)
-    return Call(request, _environment)
+    request = RequestSpec("GET", path("/environments/{}", environment_id))
+    return call(request, _environment, options)
 
 
 def update_environment(
@@ -104,13 +109,12 @@ def update_environment(
     description: str | None = None,
     config: Mapping[str, Any] | None = None,
     metadata: MetadataPatch | None = None,
+    **options: Unpack[RequestOptions],
 ) -> Call[Environment]:
     """Change the given fields; ``metadata`` is a merge patch (a ``None`` value deletes the key)."""
     body = _body(name=name, description=description, config=config, metadata=metadata)
-    request = RequestSpec(
-        "POST", path("/environments/{}", environment_id), body=body, idempotent=True
-    )
-    return Call(request, _environment)
+    request = RequestSpec("POST", path("/environments/{}", environment_id), body=body)
+    return call(request, _environment, options)
 
 
 def list_environments(
@@ -120,25 +124,28 @@ def list_environments(
     page: str | None = None,
     after_id: str | None = None,
     before_id: str | None = None,
+    **options: Unpack[RequestOptions],
 ) -> Call[Page[Environment]]:
     """One page of environments, newest first."""
     params = (
         *_params(("include_archived", include_archived)),
         *_page_params(limit, page, after_id, before_id),
     )
-    request = RequestSpec("GET", "/environments", params=params, idempotent=True)
-    return Call(request, page_decoder(Environment.from_dict))
+    request = RequestSpec("GET", "/environments", params=params)
+    return call(request, page_decoder(Environment.from_dict), options)
 
 
-def archive_environment(environment_id: str) -> Call[Environment]:
+def archive_environment(
+    environment_id: str, **options: Unpack[RequestOptions]
+) -> Call[Environment]:
     """Archive an environment (idempotent); its running work keeps flowing."""
-    request = RequestSpec("POST", path("/environments/{}/archive", environment_id), idempotent=True)
-    return Call(request, _environment)
+    request = RequestSpec("POST", path("/environments/{}/archive", environment_id))
+    return call(request, _environment, options)
 
 
-def delete_environment(environment_id: str) -> Call[Deleted]:
+def delete_environment(environment_id: str, **options: Unpack[RequestOptions]) -> Call[Deleted]:
     """Delete an environment that no session references (admin tokens only)."""
-    return Call(RequestSpec("DELETE", path("/environments/{}", environment_id)), _deleted)
+    return call(RequestSpec("DELETE", path("/environments/{}", environment_id)), _deleted, options)
 
 
 # Sessions
@@ -151,6 +158,7 @@ def create_session(
     title: str | None = None,
     metadata: Mapping[str, str] | None = None,
     initial_events: Sequence[Mapping[str, Any]] | None = None,
+    **options: Unpack[RequestOptions],
 ) -> Call[Session]:
     """Create a session in a self-hosted environment, which enqueues its first work item."""
     events = list(initial_events) if initial_events is not None else None
@@ -161,12 +169,12 @@ def create_session(
         metadata=metadata,
         initial_events=events,
     )
-    return Call(RequestSpec("POST", "/sessions", body=body), _session)
+    return call(RequestSpec("POST", "/sessions", body=body), _session, options)
 
 
-def retrieve_session(session_id: str) -> Call[Session]:
+def retrieve_session(session_id: str, **options: Unpack[RequestOptions]) -> Call[Session]:
     """Get one session."""
-    return Call(RequestSpec("GET", path("/sessions/{}", session_id), idempotent=True), _session)
+    return call(RequestSpec("GET", path("/sessions/{}", session_id)), _session, options)
 
 
 def update_session(
@@ -174,13 +182,14 @@ def update_session(
     *,
     title: str | NotGiven | None = NOT_GIVEN,
     metadata: MetadataPatch | None = None,
+    **options: Unpack[RequestOptions],
 ) -> Call[Session]:
     """Change the title (``None`` clears it) and/or merge-patch the metadata."""
     body: dict[str, Any] = _body(metadata=metadata)
     if not isinstance(title, NotGiven):
         body["title"] = title
-    request = RequestSpec("POST", path("/sessions/{}", session_id), body=body, idempotent=True)
-    return Call(request, _session)
+    request = RequestSpec("POST", path("/sessions/{}", session_id), body=body)
+    return call(request, _session, options)
 
 
 def list_sessions(
@@ -193,6 +202,7 @@ def list_sessions(
     page: str | None = None,
     after_id: str | None = None,
     before_id: str | None = None,
+    **options: Unpack[RequestOptions],
 ) -> Call[Page[Session]]:
     """One page of sessions (``order`` ``desc``, the default, or ``asc``)."""
     params = (
@@ -201,36 +211,38 @@ def list_sessions(
         *_params(("include_archived", include_archived), ("order", order)),
         *_page_params(limit, page, after_id, before_id),
     )
-    request = RequestSpec("GET", "/sessions", params=params, idempotent=True)
-    return Call(request, page_decoder(Session.from_dict))
+    request = RequestSpec("GET", "/sessions", params=params)
+    return call(request, page_decoder(Session.from_dict), options)
 
 
-def archive_session(session_id: str) -> Call[Session]:
+def archive_session(session_id: str, **options: Unpack[RequestOptions]) -> Call[Session]:
     """Archive a session; its live work item gets a graceful stop."""
-    request = RequestSpec("POST", path("/sessions/{}/archive", session_id), idempotent=True)
-    return Call(request, _session)
+    request = RequestSpec("POST", path("/sessions/{}/archive", session_id))
+    return call(request, _session, options)
 
 
-def delete_session(session_id: str) -> Call[Deleted]:
+def delete_session(session_id: str, **options: Unpack[RequestOptions]) -> Call[Deleted]:
     """Delete a session and its events; its live work item is force-stopped."""
-    return Call(RequestSpec("DELETE", path("/sessions/{}", session_id)), _deleted)
+    return call(RequestSpec("DELETE", path("/sessions/{}", session_id)), _deleted, options)
 
 
-def cancel_session(session_id: str) -> Call[Cancellation]:
+def cancel_session(session_id: str, **options: Unpack[RequestOptions]) -> Call[Cancellation]:
     """Interrupt a running session (a ``user.interrupt`` is appended); ``status: canceling``."""
-    request = RequestSpec("POST", path("/sessions/{}/cancel", session_id), idempotent=True)
-    return Call(request, object_decoder(Cancellation.from_dict))
+    request = RequestSpec("POST", path("/sessions/{}/cancel", session_id))
+    return call(request, object_decoder(Cancellation.from_dict), options)
 
 
 # Session events
 
 
-def send_session_events(session_id: str, events: Sequence[Mapping[str, Any]]) -> Call[list[Event]]:
+def send_session_events(
+    session_id: str, events: Sequence[Mapping[str, Any]], **options: Unpack[RequestOptions]
+) -> Call[list[Event]]:
     """Append 1-100 events, e.g. ``[{"type": "user.message", "content": "hi"}]``; the created
     events come back in order (a ``user.message`` to an idle session enqueues new work)."""
     body = {"events": [dict(event) for event in events]}
     request = RequestSpec("POST", path("/sessions/{}/events", session_id), body=body)
-    return Call(request, events_from_data)
+    return call(request, events_from_data, options)
 
 
 def list_session_events(
@@ -246,6 +258,7 @@ def list_session_events(
     page: str | None = None,
     after_id: str | None = None,
     before_id: str | None = None,
+    **options: Unpack[RequestOptions],
 ) -> Call[Page[Event]]:
     """One page of a session's events, oldest first (``order="desc"``: newest first);
     ``types`` filters (e.g. ``["user.message"]``); ``created_at_*`` take RFC 3339 times."""
@@ -260,10 +273,8 @@ def list_session_events(
         ),
         *_page_params(limit, page, after_id, before_id),
     )
-    request = RequestSpec(
-        "GET", path("/sessions/{}/events", session_id), params=params, idempotent=True
-    )
-    return Call(request, page_decoder(Event.from_dict))
+    request = RequestSpec("GET", path("/sessions/{}/events", session_id), params=params)
+    return call(request, page_decoder(Event.from_dict), options)
 
 
 def stream_session_events(
@@ -272,12 +283,16 @@ def stream_session_events(
     *,
     reconnect: ReconnectPolicy | None = None,
     on_reconnect: ReconnectHook | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, Any] | None = None,
 ) -> StreamCall[Event]:
     """Follow a session's events live (Server-Sent Events), from the first one or from right
     after ``last_event_id``. A dropped connection is resumed with ``Last-Event-ID`` (no gap, no
     duplicate) after a backoff with jitter (``reconnect``; ``on_reconnect(reason, delay)`` is
     told); the stream ends when the session is deleted (404 after a successful connection)."""
-    request = RequestSpec("GET", path("/sessions/{}/events/stream", session_id), idempotent=True)
+    request = RequestSpec("GET", path("/sessions/{}/events/stream", session_id)).with_options(
+        {"extra_headers": extra_headers, "extra_query": extra_query}
+    )
     return StreamCall(
         request, event_from_frame, last_event_id, reconnect or ReconnectPolicy(), on_reconnect
     )

@@ -12,7 +12,8 @@ splits at U+0085, U+2028, U+2029 and a few control characters — inside a JSON 
 :class:`StreamCursor` decides what the sync and async clients do between connections: which
 ``Last-Event-ID`` to send (the id of the last *complete* event, never one from a half-received
 frame) and how long to wait before reconnecting (:class:`ReconnectPolicy`: exponential backoff
-with jitter, reset after a connection that delivered an event).
+with jitter, reset after a connection that delivered an event; the formula is
+:class:`workyard.backoff.Backoff`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import random
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+
+from workyard.backoff import Backoff
 
 __all__ = [
     "TERMINAL_EVENTS",
@@ -176,9 +179,8 @@ class ReconnectPolicy:
         rng: Callable[[], float] | None = None,
     ) -> float:
         base = self.initial if server_retry_ms is None else server_retry_ms / 1000
-        top = min(self.cap, base * 2.0 ** min(max(attempt, 0), 32))
-        draw = (rng or random.random)()  # jitter, not crypto
-        return top / 2 + top / 2 * draw
+        backoff = Backoff(initial=base, cap=self.cap, jitter=0.5)
+        return backoff.delay(attempt, rng or random.random)
 
 
 def is_retryable_status(status: int) -> bool:

@@ -1,276 +1,108 @@
-"""The synchronous client: executes the calls built in ``_endpoints`` over ``httpx.Client``."""
+"""The synchronous client: sends the calls built in ``_endpoints`` over ``httpx.Client``."""
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Mapping
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
+from typing import Any, Self, TypeVar
 
 import httpx
 
-from workyard.client import _endpoints as ep
-from workyard.client._base import (
-    Call,
-    ClientConfig,
-    RetryPolicy,
-    StreamCall,
-    decode_response,
-    decode_stream_event,
-    next_page_call,
-    stream_status,
-)
+from workyard.client._base import Call, StreamCall, Timeout, decode_response
+from workyard.client._core import DEFAULT_TIMEOUT, Attempts, ClientCore, StreamRun, lost, send_args
 from workyard.client._models import Page
-from workyard.client._sse import TERMINAL_EVENTS, StreamCursor, sse_lines
-from workyard.errors import APIConnectionError
+from workyard.client._pages import SyncPage
+from workyard.client._resources import Environments, Sessions, Work
+from workyard.client._retry import RetryPolicy
+from workyard.client._sse import sse_lines
 
-__all__ = ["Client", "Environments", "SessionEvents", "Sessions", "Work"]
+__all__ = ["Client"]
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class _Resource:
-    def __init__(self, client: Client) -> None:
-        self._client = client
+class Client(ClientCore):
+    """Synchronous workyard / Qoder Cloud Agents client (see :class:`ClientCore` for defaults).
 
-
-class _Op(Generic[P, T]):
-    """A method that builds a call with ``build`` and executes it."""
-
-    def __init__(self, build: Callable[P, Call[T]]) -> None:
-        self._build = build
-
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, obj: _Resource, owner: type[Any]) -> Callable[P, T]: ...
-    def __get__(self, obj: _Resource | None, owner: type[Any]) -> Self | Callable[P, T]:
-        if obj is None:
-            return self
-        client, build = obj._client, self._build
-
-        @functools.wraps(build)
-        def method(*args: P.args, **kwargs: P.kwargs) -> T:
-            return client.execute(build(*args, **kwargs))
-
-        return method
-
-
-class _PagedOp(Generic[P, T]):
-    """A method that iterates over every item of a list, following ``next_page``."""
-
-    def __init__(self, build: Callable[P, Call[Page[T]]]) -> None:
-        self._build = build
-
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, obj: _Resource, owner: type[Any]) -> Callable[P, Iterator[T]]: ...
-    def __get__(self, obj: _Resource | None, owner: type[Any]) -> Self | Callable[P, Iterator[T]]:
-        if obj is None:
-            return self
-        client, build = obj._client, self._build
-
-        @functools.wraps(build)
-        def method(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
-            return client.iterate(build(*args, **kwargs))
-
-        return method
-
-
-class _StreamOp(Generic[P, T]):
-    """A method that follows a resumable event stream."""
-
-    def __init__(self, build: Callable[P, StreamCall[T]]) -> None:
-        self._build = build
-
-    @overload
-    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(
-        self, obj: _Resource, owner: type[Any]
-    ) -> Callable[P, Generator[T, None, None]]: ...
-    def __get__(
-        self, obj: _Resource | None, owner: type[Any]
-    ) -> Self | Callable[P, Generator[T, None, None]]:
-        if obj is None:
-            return self
-        client, build = obj._client, self._build
-
-        @functools.wraps(build)
-        def method(*args: P.args, **kwargs: P.kwargs) -> Generator[T, None, None]:
-            return client.stream(build(*args, **kwargs))
-
-        return method
-
-
-class Environments(_Resource):
-    """``client.environments``: create, retrieve, update, list, archive, delete."""
-
-    create = _Op(ep.create_environment)
-    retrieve = _Op(ep.retrieve_environment)
-    update = _Op(ep.update_environment)
-    list = _Op(ep.list_environments)
-    list_all = _PagedOp(ep.list_environments)
-    archive = _Op(ep.archive_environment)
-    delete = _Op(ep.delete_environment)
-
-
-class SessionEvents(_Resource):
-    """``client.sessions.events``: send, list, list_all, stream."""
-
-    send = _Op(ep.send_session_events)
-    list = _Op(ep.list_session_events)
-    list_all = _PagedOp(ep.list_session_events)
-    stream = _StreamOp(ep.stream_session_events)
-
-
-class Sessions(_Resource):
-    """``client.sessions``: create, retrieve, update, list, archive, delete, cancel; ``events``."""
-
-    def __init__(self, client: Client) -> None:
-        super().__init__(client)
-        self.events = SessionEvents(client)
-
-    create = _Op(ep.create_session)
-    retrieve = _Op(ep.retrieve_session)
-    update = _Op(ep.update_session)
-    list = _Op(ep.list_sessions)
-    list_all = _PagedOp(ep.list_sessions)
-    archive = _Op(ep.archive_session)
-    delete = _Op(ep.delete_session)
-    cancel = _Op(ep.cancel_session)
-
-
-class Work(_Resource):
-    """``client.work``: the self-hosted work queue of an environment."""
-
-    list = _Op(ep.list_work)
-    list_all = _PagedOp(ep.list_work)
-    retrieve = _Op(ep.retrieve_work)
-    update = _Op(ep.update_work)
-    poll = _Op(ep.poll_work)
-    ack = _Op(ep.ack_work)
-    heartbeat = _Op(ep.heartbeat_work)
-    stop = _Op(ep.stop_work)
-    stats = _Op(ep.work_stats)
-
-
-class Client:
-    """Synchronous workyard / Qoder Cloud Agents client.
-
-    ``base_url`` defaults to ``WORKYARD_URL``, then ``http://127.0.0.1:8080``; ``/api/v1/cloud`` is
-    appended unless already there. ``token`` defaults to ``WORKYARD_TOKEN``, then ``QODER_PAT``.
+    ``timeout``: seconds or an ``httpx.Timeout`` (default 5 s to connect, 600 s to read);
+    ``max_retries``: retries of a failed request (see ``_retry``).
     """
+
+    _sleep: Callable[[float], None] = staticmethod(time.sleep)
+    _wall: Callable[[], float] = staticmethod(time.time)
 
     def __init__(
         self,
         base_url: str | None = None,
         token: str | None = None,
         *,
-        timeout: float = 30.0,
+        timeout: Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, Any] | None = None,
         http_client: httpx.Client | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        self.config = ClientConfig.resolve(
-            base_url, token, timeout=timeout, max_retries=max_retries, retry=retry_policy
-        )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=timeout)
+        self._http = http_client or httpx.Client(timeout=timeout, follow_redirects=False)
+        self._configure(
+            base_url, token, timeout, max_retries, retry_policy, default_headers, default_query
+        )
+
+    def _resources(self) -> None:
         self.environments = Environments(self)
         self.sessions = Sessions(self)
         self.work = Work(self)
 
     def execute(self, call: Call[T]) -> T:
         """Send ``call``, retrying per the retry policy, and decode its answer."""
-        request, attempt = call.request, 0
+        attempts = Attempts(self.config, call.request)
         while True:
             try:
-                response = self._send(call)
+                response = self._http.request(**send_args(attempts.request()))
             except httpx.TransportError as exc:
-                delay = self.config.retry.delay(request, attempt, None)
-                if delay is None:
-                    raise APIConnectionError(
-                        f"Could not reach {self.config.base_url}: {exc}"
-                    ) from exc
+                delay = attempts.failed(exc, self._wall())
             else:
-                retry_after = response.headers.get("retry-after")
-                delay = self.config.retry.delay(request, attempt, response.status_code, retry_after)
-                if delay is None:
-                    return decode_response(
-                        call, response.status_code, response.headers, response.content
-                    )
-            time.sleep(delay)
-            attempt += 1
+                status, headers, content = response.status_code, response.headers, response.content
+                answered = attempts.answered(status, headers, content, self._wall())
+                if answered is None:
+                    return decode_response(call, status, headers, content, response)
+                delay = answered
+            self._sleep(delay)
 
-    def iterate(self, call: Call[Page[T]]) -> Iterator[T]:
-        """Every item of the list ``call`` starts, fetching the following pages as needed."""
-        next_call: Call[Page[T]] | None = call
-        while next_call is not None:
-            page = self.execute(next_call)
-            yield from page.data
-            next_call = next_page_call(next_call, page)
+    def page(self, call: Call[Page[T]]) -> SyncPage[T]:
+        """The page ``call`` asks for, able to fetch the following ones."""
+        page = self.execute(call)
+        return SyncPage(**vars(page), _call=call, _fetch=self.page)
 
     def stream(self, call: StreamCall[T]) -> Generator[T, None, None]:
         """The events of a Server-Sent Events stream, reconnecting with ``Last-Event-ID``."""
-        cursor = call.cursor()
+        run = StreamRun(call, self.config)
         while True:
             try:
-                reason = yield from self._connection(call, cursor)
+                reason = yield from self._connection(run)
             except httpx.TransportError as exc:
-                reason = f"connection lost: {exc or type(exc).__name__}"
-            if reason is None:
-                return
-            delay = cursor.next_delay()
+                reason = lost(exc)
+            delay = run.next_delay(reason)
             if delay is None:
-                raise APIConnectionError(f"Gave up following {call.request.path}: {reason}")
-            call.reconnecting(reason, delay)
-            time.sleep(delay)
+                return
+            self._sleep(delay)
 
-    def _connection(
-        self, call: StreamCall[T], cursor: StreamCursor
-    ) -> Generator[T, None, str | None]:
+    def _connection(self, run: StreamRun[T]) -> Generator[T, None, str | None]:
         """One connection: yields its events; returns why it ended (``None``: for good)."""
-        request = call.connection(cursor)
-        timeout = httpx.Timeout(self.config.timeout, read=call.policy.idle_timeout)
-        with self._http.stream(
-            request.method,
-            self.config.url(request),
-            params=list(request.params),
-            headers=self.config.headers(request),
-            timeout=timeout,
-        ) as response:
+        with self._http.stream(**send_args(run.request())) as response:
             if response.status_code != 200:
                 response.read()
-                first = cursor.connections == 0
-                return stream_status(
-                    response.status_code, response.headers, response.content, first=first
-                )
-            parser = cursor.connect()
+                return run.refused(response.status_code, response.headers, response.content)
+            run.opened()
             for line in sse_lines(response.iter_bytes()):
-                frame = parser.feed(line)
-                if frame is None:
-                    continue
-                if frame.event in TERMINAL_EVENTS:  # the session is gone: the stream is over
+                over, item = run.feed(line)
+                if over:
                     return None
-                item = decode_stream_event(call, frame)
-                cursor.delivered(frame)
                 if item is not None:
                     yield item
         return "the server closed the stream"
-
-    def _send(self, call: Call[Any]) -> httpx.Response:
-        request = call.request
-        return self._http.request(
-            request.method,
-            self.config.url(request),
-            params=list(request.params),
-            headers=self.config.headers(request),
-            content=self.config.content(request),
-        )
 
     def close(self) -> None:
         """Close the HTTP connection pool (unless it was passed in as ``http_client``)."""

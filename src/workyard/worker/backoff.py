@@ -1,39 +1,17 @@
 """Retry delays and the lease timer: pure arithmetic on seconds, no I/O and no sleeping.
 
 Both are driven by the caller's clock (``time.monotonic()`` in the worker, plain numbers in the
-tests), so every timing rule of the worker can be checked without waiting.
+tests), so every timing rule of the worker can be checked without waiting. :class:`Backoff` is
+the project's one backoff formula (:mod:`workyard.backoff`), re-exported here.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from workyard.backoff import Backoff
+
 __all__ = ["Backoff", "LeaseTimer"]
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with "equal jitter": the delay never exceeds ``cap``.
-
-    Attempt ``n`` (0-based) waits between half and all of ``min(cap, initial * factor**n)``, so
-    workers that failed together do not retry together.
-    """
-
-    initial: float = 0.5
-    factor: float = 2.0
-    cap: float = 30.0
-
-    def ceiling(self, attempt: int) -> float:
-        """The largest delay attempt ``attempt`` may wait."""
-        exponent = min(max(attempt, 0), 64)  # 2.0**64 is already far past any cap
-        return min(self.cap, self.initial * self.factor**exponent)
-
-    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
-        """Seconds to wait before retry ``attempt``; ``rng`` returns a number in ``[0, 1)``."""
-        top = self.ceiling(attempt)
-        return top / 2 + top / 2 * rng()
 
 
 @dataclass
@@ -79,6 +57,6 @@ class LeaseTimer:
     def failed(self, now: float) -> float:
         """A heartbeat failed at ``now`` (transiently); returns the delay until the retry."""
         self.failures += 1
-        retry = min(2.0 ** (self.failures - 1), self.ttl / 6)
+        retry = Backoff(initial=1.0, cap=self.ttl / 6, jitter=0.0).ceiling(self.failures - 1)
         self.next_at = min(now + retry, self.deadline)
         return self.next_at - now

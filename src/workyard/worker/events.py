@@ -22,8 +22,14 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from workyard.client import INPUT_EVENT_TYPES, WORKER_EVENT_TYPES, Event, text_blocks
-from workyard.errors import InvalidRequestError, WorkyardError
+from workyard.client import (
+    INPUT_EVENT_TYPES,
+    WORKER_EVENT_TYPES,
+    APIError,
+    BadRequestError,
+    Event,
+    text_blocks,
+)
 from workyard.linesafe import line_safe_json
 from workyard.worker.backoff import Backoff
 from workyard.worker.context import WorkContext
@@ -82,7 +88,7 @@ def exit_error_event(exit_code: int, stderr_tail: Iterable[str]) -> dict[str, An
     return {"type": "session.error", "error": error}
 
 
-def rejected_index(error: WorkyardError, size: int) -> int | None:
+def rejected_index(error: APIError, size: int) -> int | None:
     """Which event of a batch of ``size`` a 400 names (``param: "events[N]…"``), if any."""
     match = _INDEX.match(error.param or "")
     index = int(match.group(1)) if match else -1
@@ -169,7 +175,7 @@ class Outbox:
                 ctx.log.retrying(ctx.work_id, "posting events", exc, delay)
                 await asyncio.sleep(delay)
                 continue
-            except InvalidRequestError as exc:
+            except BadRequestError as exc:
                 index = rejected_index(exc, len(batch))
                 if index is not None:
                     rejected = batch.pop(index)
@@ -177,7 +183,7 @@ class Outbox:
                     self.dropped += 1
                     continue
                 ctx.log.failed(ctx.work_id, f"posting {len(batch)} event(s)", exc)
-            except WorkyardError as exc:  # 401, 403, 404 (the session is gone)…
+            except APIError as exc:  # 401, 403, 404 (the session is gone)…
                 ctx.log.failed(ctx.work_id, f"posting {len(batch)} event(s)", exc)
             else:
                 self.posted += len(batch)
@@ -208,7 +214,7 @@ class InputFeed:
             await self._write(self._ctx.session.raw)
             await self._history()
             await self._live()
-        except WorkyardError as exc:  # no events endpoint, the session was deleted, 403…
+        except APIError as exc:  # no events endpoint, the session was deleted, 403…
             self._ctx.log.failed(self._ctx.work_id, "reading session events", exc)
         finally:
             self._close()

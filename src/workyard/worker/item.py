@@ -16,13 +16,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from workyard.client import AsyncClient, Session, WorkItem
-from workyard.errors import (
+from workyard.client import (
     APIConnectionError,
     APIError,
+    AsyncClient,
+    InternalServerError,
     OverloadedError,
     RateLimitError,
-    WorkyardError,
+    Session,
+    WorkItem,
 )
 from workyard.worker.backoff import Backoff
 from workyard.worker.context import Handler, ItemSignals, WorkContext, WorkerStats, wait_event
@@ -33,9 +35,9 @@ __all__ = ["TRANSIENT_ERRORS", "ItemRun", "ItemSettings", "Outcome"]
 
 T = TypeVar("T")
 
-TRANSIENT_ERRORS: tuple[type[WorkyardError], ...] = (
+TRANSIENT_ERRORS: tuple[type[APIError], ...] = (
     APIConnectionError,
-    APIError,
+    InternalServerError,
     OverloadedError,
     RateLimitError,
 )
@@ -141,7 +143,7 @@ class ItemRun:
                     self._log.failed(self.item.id, "ack", exc)
                     return None
                 await asyncio.sleep(self.settings.backoff.delay(attempt))
-            except WorkyardError as exc:
+            except APIError as exc:
                 self._log.ack_refused(self.item.id, exc)
                 return None
         return None
@@ -165,7 +167,7 @@ class ItemRun:
             session = await self._retrying(
                 lambda: client.sessions.retrieve(_session_id(item)), "reading the session"
             )
-        except (WorkyardError, ValueError) as exc:
+        except (APIError, ValueError) as exc:
             self._log.failed(item.id, "reading the session", exc)
             return Outcome(error=exc)
         if self.signals.stopping.is_set():
@@ -208,7 +210,7 @@ class ItemRun:
             stopped = await self._retrying(lambda: work.stop(env, item.id), "stopping")
             if stopped.state != "stopped":
                 stopped = await self._retrying(lambda: work.stop(env, item.id), "confirming stop")
-        except WorkyardError as exc:
+        except APIError as exc:
             self._log.failed(item.id, "stopping the item", exc)
             return
         self._log.stopped(item.id, outcome.exit_code, time.monotonic() - started)

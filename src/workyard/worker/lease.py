@@ -25,9 +25,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from workyard.client import AsyncClient, HeartbeatResult, WorkItem
+from workyard.client import (
+    APIStatusError,
+    AsyncClient,
+    ConflictError,
+    HeartbeatResult,
+    NotFoundError,
+    WorkItem,
+)
 from workyard.clock import parse_ts
-from workyard.errors import ConflictError, NotFoundError, PreconditionFailedError
 from workyard.worker.backoff import LeaseTimer
 from workyard.worker.context import ItemSignals
 from workyard.worker.logs import StatusLog, describe_error
@@ -35,6 +41,7 @@ from workyard.worker.logs import StatusLog, describe_error
 __all__ = ["LIVE_STATES", "NO_HEARTBEAT", "LeaseKeeper", "LeaseLostError", "still_ours"]
 
 NO_HEARTBEAT = "NO_HEARTBEAT"
+_PRECONDITION_FAILED = 412  # the lease is held by someone else (qca-sdk has no class for it)
 LIVE_STATES = frozenset({"starting", "active", "stopping"})
 
 
@@ -162,12 +169,16 @@ class LeaseKeeper:
     async def _beat(self) -> HeartbeatResult:
         try:
             return await self._send()
-        except PreconditionFailedError as exc:
+        except APIStatusError as exc:
+            if exc.status_code != _PRECONDITION_FAILED:
+                raise
             if not await self._still_ours():
                 raise LeaseLostError(describe_error(exc)) from exc
         try:
             return await self._send()
-        except PreconditionFailedError as exc:
+        except APIStatusError as exc:
+            if exc.status_code != _PRECONDITION_FAILED:
+                raise
             raise LeaseLostError(describe_error(exc)) from exc
 
     async def _send(self) -> HeartbeatResult:

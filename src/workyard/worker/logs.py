@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, TextIO
 
-from workyard.errors import APIConnectionError, WorkyardError
+from workyard.client import APIConnectionError, APIError
 
 __all__ = [
     "FieldValue",
@@ -40,6 +40,7 @@ _SHORT = {
     412: "precondition failed",
     429: "rate limited",
     503: "overloaded",
+    529: "overloaded",
 }
 
 
@@ -47,7 +48,7 @@ def describe_error(error: BaseException) -> str:
     """A short reason for a log line: ``412 precondition failed``, ``connection error: …``."""
     if isinstance(error, APIConnectionError):
         return f"connection error: {error.message}"
-    if isinstance(error, WorkyardError):
+    if isinstance(error, APIError):
         return f"{error.status} {_SHORT.get(error.status, 'server error')}"
     if isinstance(error, TimeoutError):
         return "timed out"
@@ -57,7 +58,7 @@ def describe_error(error: BaseException) -> str:
 
 def _detail(error: BaseException) -> str:
     """The error's own message (an API error's, without status and request id)."""
-    return error.message if isinstance(error, WorkyardError) else str(error)
+    return error.detail if isinstance(error, APIError) else str(error)
 
 
 @dataclass(frozen=True)
@@ -346,8 +347,8 @@ class StatusLog:
 
     def failed(self, work_id: str, what: str, error: BaseException) -> None:
         reason = describe_error(error)
-        if isinstance(error, WorkyardError):
-            message = f"{what} failed ({reason}): {error.message}"
+        if isinstance(error, APIError):
+            message = f"{what} failed ({reason}): {error.detail}"
         else:
             message = f"{what} failed: {reason}"
         self.emit(

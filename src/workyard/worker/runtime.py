@@ -28,17 +28,27 @@ import secrets
 import socket
 import time
 
-from workyard.client import AsyncClient, WorkItem
-from workyard.errors import WorkyardError
+import httpx
+
+from workyard.client import APIStatusError, AsyncClient, WorkItem
 from workyard.worker.backoff import Backoff
 from workyard.worker.context import Handler, WorkerStats, wait_event
 from workyard.worker.item import ItemRun, ItemSettings
 from workyard.worker.logs import StatusLog
 
-__all__ = ["DEFAULT_BLOCK_MS", "POLL_BACKOFF", "Worker", "default_worker_id"]
+__all__ = [
+    "CLIENT_TIMEOUT",
+    "DEFAULT_BLOCK_MS",
+    "POLL_BACKOFF",
+    "Worker",
+    "default_worker_id",
+]
 
 DEFAULT_BLOCK_MS = 999
 POLL_BACKOFF = Backoff(initial=0.5, factor=2.0, cap=30.0)
+# The worker's SDK timeout: polls block under a second and every other call is short, so a wedged
+# server is given up on after a minute (the SDK's own default, as qca-sdk's, waits 600 s to read).
+CLIENT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 # Answers to a poll that retrying cannot fix: a bad option, token, permission or environment.
 # (Other 4xx, e.g. a proxy's 408, are retried like connection errors and 5xx.)
 _FATAL_POLL_STATUSES = frozenset({400, 401, 403, 404})
@@ -123,7 +133,7 @@ class Worker:
         self._shutdown = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self.forced = False
-        self.fatal_error: WorkyardError | None = None
+        self.fatal_error: APIStatusError | None = None
         self.shutting_down = False
         self._idle_since = time.monotonic()
 
@@ -177,7 +187,7 @@ class Worker:
             try:
                 answered, item = await self._poll()
             except Exception as exc:  # connection errors, 5xx, 429, a proxy's page: back off
-                if isinstance(exc, WorkyardError) and exc.status in _FATAL_POLL_STATUSES:
+                if isinstance(exc, APIStatusError) and exc.status_code in _FATAL_POLL_STATUSES:
                     self.fatal_error = exc
                     self.log.fatal(exc)
                     self.request_shutdown()
