@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
+from workyard.api.app import create_app
+from workyard.service.container import Services
+
 UI = "http://testserver"
 _CSRF = re.compile(r'<input type="hidden" name="csrf" value="([^"]*)">')
 
-__all__ = ["UI", "csrf_of", "login", "origin", "post_form"]
+__all__ = ["UI", "csrf_of", "dashboard", "login", "origin", "post_form", "session_cookie"]
 
 
 def csrf_of(html: str) -> str:
@@ -42,3 +47,18 @@ async def post_form(
     csrf = csrf_of((await browser.get(page)).text)
     data = {"csrf": csrf, **{k: str(v) for k, v in fields.items()}}
     return await browser.post(path, data=data, headers={"origin": origin(browser)})
+
+
+@asynccontextmanager
+async def dashboard(services: Services, base_url: str = UI) -> AsyncIterator[httpx.AsyncClient]:
+    """A cookie-keeping client of ``services``' dashboard, not logged in."""
+    app = create_app(services, manage_lifecycle=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=base_url, timeout=10) as c:
+        yield c
+
+
+def session_cookie(response: httpx.Response) -> str | None:
+    """The ``Set-Cookie`` header of the dashboard session in ``response``, if any."""
+    found = [c for c in response.headers.get_list("set-cookie") if "workyard_session=" in c]
+    return found[0] if found else None
