@@ -4,6 +4,7 @@ and the login form's CSRF token and origin check."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -11,9 +12,11 @@ import pytest
 from tests.api.dashboard_support import UI, csrf_of, dashboard, login, post_form, session_cookie
 from tests.conftest import TokenFactory
 from workyard.clock import ManualClock
+from workyard.config import Settings, load_settings
 from workyard.domain.models import TokenKind
-from workyard.service.container import Services
+from workyard.service.container import Services, build_services
 from workyard.service.credentials import hash_secret
+from workyard.store import Store
 
 ENDED = "Your dashboard session has expired or was ended"
 
@@ -230,3 +233,50 @@ async def test_revocation_on_another_replica_ends_the_session(replicas: list[Ser
         assert await _logged_in(browser)
         await b.tokens.revoke(record.id)
         assert not await _logged_in(browser)
+
+
+def test_the_session_lifetime_is_a_positive_setting() -> None:
+    assert load_settings({"WORKYARD_UI_SESSION_TTL_SECONDS": "900"}).ui_session_ttl_seconds == 900
+    for bad in ("0", "-5", "soon"):
+        with pytest.raises(ValueError, match="WORKYARD_UI_SESSION_TTL_SECONDS"):
+            load_settings({"WORKYARD_UI_SESSION_TTL_SECONDS": bad})
+
+
+async def test_the_lifetime_setting_is_honoured(
+    settings: Settings, clock: ManualClock, wall: ManualClock, store: Store | None
+) -> None:
+    svc = build_services(replace(settings, ui_session_ttl_seconds=600), clock=clock, wall=wall,
+                         store=store)  # fmt: skip
+    await svc.start()
+    try:
+        _, token = await svc.tokens.create("ops", TokenKind.MEMBER)
+        async with dashboard(svc) as browser:
+            await login(browser, token)
+            wall.advance(599)
+            assert await _logged_in(browser)
+            wall.advance(1)
+            assert not await _logged_in(browser)
+    finally:
+        await svc.stop()
+
+
+async def test_a_flash_message_is_shown_only_to_the_session_that_earned_it(
+    services: Services, admin_token: str
+) -> None:
+    async with dashboard(services) as one, dashboard(services) as two:
+        await login(one, admin_token)
+        await login(two, admin_token)
+        done = await post_form(one, "/ui/environments", name="lab", type="cloud")
+        flash = one.cookies.get("workyard_flash", path="/ui")
+        assert done.status_code == 303 and flash
+        two.cookies.set("workyard_flash", flash, path="/ui")  # someone else's (or forged)
+        assert 'id="flash"' not in (await two.get("/ui")).text
+        two.cookies.set("workyard_flash", "InRoZSBwcmludGVyIGlzIG9uIGZpcmUi.0", path="/ui")
+        assert 'id="flash"' not in (await two.get("/ui")).text
+        assert "Environment “lab” created." in (await one.get(done.headers["location"])).text
+
+
+async def test_the_action_styles_are_served(browser: httpx.AsyncClient) -> None:
+    css = await browser.get("/ui/static/actions.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "#flash" in css.text or ".flash" in css.text
