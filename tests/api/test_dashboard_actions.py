@@ -399,3 +399,26 @@ async def test_an_action_never_redirects_to_another_site(
     for bad in ("https://evil.example/", "//evil.example/ui", "/ui/../x", "/uix", "/ui\\evil"):
         sent = await post_form(browser, f"/ui/sessions/{session['id']}/events", text="x", next=bad)
         assert sent.headers["location"] == f"/ui/sessions/{session['id']}", bad
+
+
+async def test_a_stale_link_says_so_before_asking(
+    browser: httpx.AsyncClient, client: httpx.AsyncClient, services: Services
+) -> None:
+    env_id, session = await _running(client)
+    sid = session["id"]
+    work_id = (await client.get(f"/environments/{env_id}/work")).json()["data"][0]["id"]
+    await client.post(f"/environments/{env_id}/work/{work_id}/stop", json={"force": True})
+    await client.post(f"/sessions/{sid}/archive")
+    await client.post(f"/environments/{env_id}/archive")
+    record, _ = await services.tokens.create("old", TokenKind.MEMBER)
+    await services.tokens.revoke(record.id)
+    for path, text in [
+        (f"/ui/environments/{env_id}/work/{work_id}/stop", "has already stopped"),
+        (f"/ui/sessions/{sid}/archive", "already archived"),
+        (f"/ui/sessions/{sid}/cancel", "not running"),
+        (f"/ui/environments/{env_id}/archive", "already archived"),
+        (f"/ui/tokens/{record.id}/revoke", "already revoked"),
+    ]:
+        response = await browser.get(path)
+        assert response.status_code == 409, path
+        assert text in response.text and 'form id="confirm-form"' not in response.text

@@ -128,6 +128,8 @@ def _stop_forms(environment_id: str, work_id: str) -> tuple[Ask, Do, str]:
 
     async def ask(svc: Services, principal: Principal, form: dict[str, str]) -> Confirm:
         item = await svc.queue.get(principal, env_id, wid)
+        if item.state is WorkState.STOPPED:  # a stale link: say so before asking
+            raise stale(f"Work item {item.id} has already stopped")
         force = form.get("force") == "1"
         if force:
             question = (f"Force-stop work item {item.id} ({item.state.value})? It stops at once; "
@@ -173,6 +175,7 @@ async def stop_work(request: Request, environment_id: str, work_id: str) -> Resp
 
 
 # sessions -----------------------------------------------------------------------------------
+_RUNNING = (WorkState.STARTING, WorkState.ACTIVE, WorkState.STOPPING)
 _SESSION_QUESTIONS = {
     "archive": ("Archive", "Its live work is asked to stop; it accepts no new messages."),
     "cancel": ("Cancel", "The agent is interrupted; the session stays open for new messages."),
@@ -189,6 +192,10 @@ def _session_forms(session_id: str, verb: str) -> tuple[Ask, Do, str]:
 
     async def ask(svc: Services, principal: Principal, form: dict[str, str]) -> Confirm:
         session = await svc.sessions.get(principal, sid)
+        if verb == "archive" and session.archived_at is not None:
+            raise stale(f"Session {sid} is already archived")
+        if verb == "cancel" and session.work_state not in _RUNNING:
+            raise stale(f"Session {sid} is not running, so there is nothing to cancel")
         button, effect = _SESSION_QUESTIONS[verb]
         name = f"“{session.title}” ({sid})" if session.title else sid
         question = f"{button} session {name}? {effect}"
@@ -278,6 +285,8 @@ def _archive_environment_forms(environment_id: str) -> tuple[Ask, Do, str]:
 
     async def ask(svc: Services, principal: Principal, form: dict[str, str]) -> Confirm:
         env = await svc.environments.get(principal, env_id)
+        if env.archived_at is not None:
+            raise stale(f"Environment {env_id} is already archived")
         question = (f"Archive environment “{env.name}” ({env_id})? It accepts no new sessions "
                     "or work; what runs now goes on.")  # fmt: skip
         return Confirm("Archive an environment", question, f"{back}/archive", "Archive", back)

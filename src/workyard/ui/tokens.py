@@ -87,6 +87,8 @@ async def _ask_revoke(svc: Services, principal: Principal, token_id: str) -> Con
     principal.require_admin()
     confirm, tid = _revoke_forms(token_id)
     record = await svc.tokens.get(tid)
+    if record.revoked_at is not None:
+        raise stale(f"Token {tid} is already revoked")
     question = (
         f"Revoke {record.kind.value} token “{record.name}” ({tid})? Every request with it is "
         "refused from now on, on every server, and its dashboard sessions end."
