@@ -422,3 +422,14 @@ async def test_a_stale_link_says_so_before_asking(
         response = await browser.get(path)
         assert response.status_code == 409, path
         assert text in response.text and 'form id="confirm-form"' not in response.text
+
+
+async def test_origin_and_session_are_checked_before_anything_is_looked_up(
+    services: Services, browser: httpx.AsyncClient
+) -> None:
+    path = "/ui/sessions/bogus/archive"
+    foreign = await browser.post(path, data={}, headers={"origin": "https://evil.example"})
+    assert "another site" in _error(foreign, 403)
+    async with dashboard(services) as stranger:
+        late = await stranger.post(path, data={"confirm": "yes"}, headers={"origin": UI})
+        assert late.status_code == 401 and "expired or was ended" in late.text

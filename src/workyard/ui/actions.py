@@ -32,6 +32,7 @@ from workyard.ui.routes import _login_page, _page, _render, _services, router
 __all__ = [
     "Confirm",
     "Done",
+    "Forms",
     "confirm_page",
     "form_text",
     "refused",
@@ -65,6 +66,7 @@ class Confirm:
 
 Do = Callable[[Services, Principal, dict[str, str]], Awaitable[Done | Response]]
 Ask = Callable[[Services, Principal, dict[str, str]], Awaitable[Confirm]]
+Forms = tuple[Ask | None, Do, str]  # confirm (if it asks first), do, the page to go back to
 
 
 def safe_next(value: str | None, default: str) -> str:
@@ -80,8 +82,10 @@ def refused(request: Request, error: WorkyardError, back: str) -> Response:
     )  # fmt: skip
 
 
-async def run_action(request: Request, do: Do, back: str, ask: Ask | None = None) -> Response:
-    """Check origin, session and CSRF token, confirm if ``ask``, then ``do``; report the outcome."""
+async def run_action(request: Request, forms: Callable[[], Forms]) -> Response:
+    """Check origin, session and CSRF token; then build the action's ``forms`` (its path ids may be
+    a 404), confirm if it asks first, and do it; report the outcome."""
+    back = "/ui"
     try:
         auth.check_origin(request)
     except WorkyardError as error:
@@ -93,6 +97,7 @@ async def run_action(request: Request, do: Do, back: str, ask: Ask | None = None
     try:
         form = await auth.read_form(request)
         auth.check_csrf(form, login.session_id)
+        ask, do, back = forms()
     except WorkyardError as error:
         return refused(request, error, back)
     back = safe_next(form.get("next"), back)
@@ -110,10 +115,16 @@ async def run_action(request: Request, do: Do, back: str, ask: Ask | None = None
     return response
 
 
-async def confirm_page(request: Request, ask: Callable[[], Ask]) -> Response:
+async def confirm_page(request: Request, forms: Callable[[], Forms]) -> Response:
     """``GET`` of an action's URL: its confirmation page (changes nothing)."""
-    form = dict(request.query_params)
-    return await _page(request, "confirm.html", lambda svc, p: ask()(svc, p, form))
+    query = dict(request.query_params)
+
+    async def load(svc: Services, principal: Principal) -> Confirm:
+        ask, _, _ = forms()
+        assert ask is not None, "only actions that ask first have a confirmation page"
+        return await ask(svc, principal, query)
+
+    return await _page(request, "confirm.html", load)
 
 
 def stale(message: str) -> ConflictError:
@@ -121,7 +132,7 @@ def stale(message: str) -> ConflictError:
 
 
 # work items ---------------------------------------------------------------------------------
-def _stop_forms(environment_id: str, work_id: str) -> tuple[Ask, Do, str]:
+def _stop_forms(environment_id: str, work_id: str) -> Forms:
     env_id = path_id("env", environment_id, "Environment")
     wid = path_id("work", work_id, f"Work item (in environment {env_id})")
     url = f"/ui/environments/{env_id}/work/{wid}/stop"
@@ -162,16 +173,12 @@ def _stop_forms(environment_id: str, work_id: str) -> tuple[Ask, Do, str]:
 
 @router.get("/environments/{environment_id}/work/{work_id}/stop")
 async def stop_work_form(request: Request, environment_id: str, work_id: str) -> Response:
-    return await confirm_page(request, lambda: _stop_forms(environment_id, work_id)[0])
+    return await confirm_page(request, lambda: _stop_forms(environment_id, work_id))
 
 
 @router.post("/environments/{environment_id}/work/{work_id}/stop")
 async def stop_work(request: Request, environment_id: str, work_id: str) -> Response:
-    try:
-        ask, do, back = _stop_forms(environment_id, work_id)
-    except WorkyardError as error:
-        return refused(request, error, "/ui")
-    return await run_action(request, do, back, ask)
+    return await run_action(request, lambda: _stop_forms(environment_id, work_id))
 
 
 # sessions -----------------------------------------------------------------------------------
@@ -186,7 +193,7 @@ _SESSION_QUESTIONS = {
 }
 
 
-def _session_forms(session_id: str, verb: str) -> tuple[Ask, Do, str]:
+def _session_forms(session_id: str, verb: str) -> Forms:
     sid = path_id("sess", session_id, "Session")
     back = f"/ui/sessions/{sid}"
 
@@ -220,14 +227,10 @@ def _session_forms(session_id: str, verb: str) -> tuple[Ask, Do, str]:
 
 def _session_routes(verb: str) -> None:
     async def form(request: Request, session_id: str) -> Response:
-        return await confirm_page(request, lambda: _session_forms(session_id, verb)[0])
+        return await confirm_page(request, lambda: _session_forms(session_id, verb))
 
     async def act(request: Request, session_id: str) -> Response:
-        try:
-            ask, do, back = _session_forms(session_id, verb)
-        except WorkyardError as error:
-            return refused(request, error, "/ui")
-        return await run_action(request, do, back, ask)
+        return await run_action(request, lambda: _session_forms(session_id, verb))
 
     router.get(f"/sessions/{{session_id}}/{verb}")(form)
     router.post(f"/sessions/{{session_id}}/{verb}")(act)
@@ -239,12 +242,8 @@ for _verb in _SESSION_QUESTIONS:
 
 @router.post("/sessions/{session_id}/events")
 async def send_message(request: Request, session_id: str) -> Response:
-    try:
-        sid = path_id("sess", session_id, "Session")
-    except WorkyardError as error:
-        return refused(request, error, "/ui")
-
     async def do(svc: Services, principal: Principal, form: dict[str, str]) -> Done:
+        sid = path_id("sess", session_id, "Session")
         text = form.get("text", "").strip()
         if not text:
             raise InvalidRequestError("Write a message first (nothing was sent).")
@@ -252,7 +251,8 @@ async def send_message(request: Request, session_id: str) -> Response:
         await svc.events.send(principal, sid, drafts)
         return Done("Message sent.", f"/ui/sessions/{sid}")
 
-    return await run_action(request, do, f"/ui/sessions/{sid}")
+    back = safe_next(f"/ui/sessions/{session_id}", "/ui")
+    return await run_action(request, lambda: (None, do, back))
 
 
 # environments -------------------------------------------------------------------------------
@@ -276,10 +276,10 @@ async def create_environment(request: Request) -> Response:
         env = await svc.environments.create(principal, name, description, config, {})
         return Done(f"Environment “{env.name}” created.", f"/ui/environments/{env.id}")
 
-    return await run_action(request, do, "/ui")
+    return await run_action(request, lambda: (None, do, "/ui"))
 
 
-def _archive_environment_forms(environment_id: str) -> tuple[Ask, Do, str]:
+def _archive_environment_forms(environment_id: str) -> Forms:
     env_id = path_id("env", environment_id, "Environment")
     back = f"/ui/environments/{env_id}"
 
@@ -303,13 +303,9 @@ def _archive_environment_forms(environment_id: str) -> tuple[Ask, Do, str]:
 
 @router.get("/environments/{environment_id}/archive")
 async def archive_environment_form(request: Request, environment_id: str) -> Response:
-    return await confirm_page(request, lambda: _archive_environment_forms(environment_id)[0])
+    return await confirm_page(request, lambda: _archive_environment_forms(environment_id))
 
 
 @router.post("/environments/{environment_id}/archive")
 async def archive_environment(request: Request, environment_id: str) -> Response:
-    try:
-        ask, do, back = _archive_environment_forms(environment_id)
-    except WorkyardError as error:
-        return refused(request, error, "/ui")
-    return await run_action(request, do, back, ask)
+    return await run_action(request, lambda: _archive_environment_forms(environment_id))

@@ -10,11 +10,19 @@ from starlette.responses import Response
 from workyard.api.inputs import path_id
 from workyard.domain.limits import MAX_NAME_LENGTH
 from workyard.domain.models import TokenKind, TokenRecord
-from workyard.errors import InvalidRequestError, WorkyardError
+from workyard.errors import InvalidRequestError
 from workyard.ids import is_id
 from workyard.service.auth import Principal, parse_duration
 from workyard.service.container import Services
-from workyard.ui.actions import Confirm, Done, confirm_page, form_text, refused, run_action, stale
+from workyard.ui.actions import (
+    Confirm,
+    Done,
+    Forms,
+    confirm_page,
+    form_text,
+    run_action,
+    stale,
+)
 from workyard.ui.routes import _page, _render, router
 
 __all__ = ["TokensPage"]
@@ -75,51 +83,41 @@ async def create_token(request: Request) -> Response:
         # Not refreshed (its URL is the POST's) and never cached: the secret is shown only here.
         return _render(request, "token_created.html", 201, logged_in=False, page=page)
 
-    return await run_action(request, do, _BACK)
+    return await run_action(request, lambda: (None, do, _BACK))
 
 
-def _revoke_forms(token_id: str) -> tuple[Confirm, str]:
+def _revoke_forms(token_id: str) -> Forms:
     tid = path_id("tok", token_id, "Token")
-    return Confirm("Revoke a token", "", f"{_BACK}/{tid}/revoke", "Revoke", _BACK), tid
+    url = f"{_BACK}/{tid}/revoke"
 
-
-async def _ask_revoke(svc: Services, principal: Principal, token_id: str) -> Confirm:
-    principal.require_admin()
-    confirm, tid = _revoke_forms(token_id)
-    record = await svc.tokens.get(tid)
-    if record.revoked_at is not None:
-        raise stale(f"Token {tid} is already revoked")
-    question = (
-        f"Revoke {record.kind.value} token “{record.name}” ({tid})? Every request with it is "
-        "refused from now on, on every server, and its dashboard sessions end."
-    )
-    return Confirm(confirm.title, question, confirm.action, confirm.button, confirm.back)
-
-
-@router.get("/tokens/{token_id}/revoke")
-async def revoke_token_form(request: Request, token_id: str) -> Response:
-    async def ask(svc: Services, principal: Principal, form: dict[str, str]) -> Confirm:
-        return await _ask_revoke(svc, principal, token_id)
-
-    return await confirm_page(request, lambda: ask)
-
-
-@router.post("/tokens/{token_id}/revoke")
-async def revoke_token(request: Request, token_id: str) -> Response:
-    try:
-        _, tid = _revoke_forms(token_id)
-    except WorkyardError as error:
-        return refused(request, error, _BACK)
-
-    async def ask(svc: Services, principal: Principal, form: dict[str, str]) -> Confirm:
-        return await _ask_revoke(svc, principal, tid)
-
-    async def do(svc: Services, principal: Principal, form: dict[str, str]) -> Done:
+    async def live(svc: Services, principal: Principal) -> TokenRecord:
         principal.require_admin()
         record = await svc.tokens.get(tid)
         if record.revoked_at is not None:
             raise stale(f"Token {tid} is already revoked")
+        return record
+
+    async def ask(svc: Services, principal: Principal, form: dict[str, str]) -> Confirm:
+        record = await live(svc, principal)
+        question = (
+            f"Revoke {record.kind.value} token “{record.name}” ({tid})? Every request with it is "
+            "refused from now on, on every server, and its dashboard sessions end."
+        )
+        return Confirm("Revoke a token", question, url, "Revoke", _BACK)
+
+    async def do(svc: Services, principal: Principal, form: dict[str, str]) -> Done:
+        record = await live(svc, principal)
         await svc.tokens.revoke(tid)
         return Done(f"Token “{record.name}” revoked.", _BACK)
 
-    return await run_action(request, do, _BACK, ask)
+    return ask, do, _BACK
+
+
+@router.get("/tokens/{token_id}/revoke")
+async def revoke_token_form(request: Request, token_id: str) -> Response:
+    return await confirm_page(request, lambda: _revoke_forms(token_id))
+
+
+@router.post("/tokens/{token_id}/revoke")
+async def revoke_token(request: Request, token_id: str) -> Response:
+    return await run_action(request, lambda: _revoke_forms(token_id))
