@@ -1,4 +1,4 @@
-"""The dashboard at ``/ui`` [decided]: read-only pages rendered on the server, kept live by ui.js.
+"""The dashboard at ``/ui`` [decided]: pages rendered on the server, kept live by ui.js.
 
 Logging in with an admin or member API token opens a dashboard session (``ui/auth.py``); every
 page then reads through the same services, with the same permission checks, as the API (and the
