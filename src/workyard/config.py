@@ -40,6 +40,7 @@ class Settings:
     max_connections: int = 10_000
     admin_token: str | None = field(default=None, repr=False)  # a secret: never in a repr
     retention_days: int = 30
+    ui_session_ttl_seconds: int = 12 * 3600  # a dashboard login lasts this long (wall clock)
 
     @property
     def resolved_database_url(self) -> str:
@@ -96,6 +97,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings = replace(base, **values).with_overrides(**overrides)
     if settings.retention_days < 0:
         raise ValueError("WORKYARD_RETENTION_DAYS must be 0 (keep everything) or more days")
+    if settings.ui_session_ttl_seconds <= 0:
+        raise ValueError("WORKYARD_UI_SESSION_TTL_SECONDS must be a positive number of seconds")
     return settings
 
 

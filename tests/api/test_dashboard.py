@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.api.dashboard_support import UI, csrf_of, login
 from tests.conftest import TokenFactory, create_environment, create_session
 from workyard.api.app import create_app
 from workyard.domain.models import TokenKind
 from workyard.service.container import Services
-
-UI = "http://testserver"
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ async def browser(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _login(browser: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await browser.post("/ui/login", data={"token": token})
+    return await login(browser, token)
 
 
 async def test_pages_redirect_to_the_login_page_until_logged_in(
@@ -46,8 +45,8 @@ async def test_pages_redirect_to_the_login_page_until_logged_in(
     response = await _login(browser, admin_token)
     assert response.status_code == 303
     assert response.headers["location"] == "/ui"
-    cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"workyard_token={admin_token};")
+    cookie = next(c for c in response.headers.get_list("set-cookie") if "workyard_session=" in c)
+    assert admin_token not in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
     assert "Path=/ui" in cookie
@@ -55,7 +54,8 @@ async def test_pages_redirect_to_the_login_page_until_logged_in(
     assert page.status_code == 200
     assert 'id="environments"' in page.text or "No environments yet" in page.text
 
-    out = await browser.post("/ui/logout")
+    csrf = csrf_of(page.text)
+    out = await browser.post("/ui/logout", data={"csrf": csrf}, headers={"origin": UI})
     assert out.status_code == 303
     assert (await browser.get("/ui")).status_code == 303
 
@@ -67,7 +67,7 @@ async def test_a_bad_token_is_refused_with_a_message(
     response = await _login(browser, token)
     assert response.status_code == 401
     assert 'class="error"' in response.text
-    assert "set-cookie" not in response.headers
+    assert not any("workyard_session=" in c for c in response.headers.get_list("set-cookie"))
 
 
 async def test_worker_tokens_cannot_use_the_dashboard(
@@ -77,7 +77,7 @@ async def test_worker_tokens_cannot_use_the_dashboard(
     response = await _login(browser, token)
     assert response.status_code == 403
     assert "Worker tokens cannot use the dashboard" in response.text
-    browser.cookies.set("workyard_token", token, path="/ui")
+    browser.cookies.set("workyard_session", token, path="/ui")
     assert (await browser.get("/ui")).status_code == 303
 
 

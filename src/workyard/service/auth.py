@@ -248,6 +248,15 @@ class TokenService:
         self.watches.kill(token_id)
         return revoked
 
+    async def list_tokens(self) -> list[TokenRecord]:
+        return await self._store.list_tokens()
+
+    async def get(self, token_id: str) -> TokenRecord:
+        record = await self._store.get_token(token_id)
+        if record is None:
+            raise NotFoundError(f"No token {token_id}.")
+        return record
+
     # authentication ------------------------------------------------------------------------
     async def authenticate(self, authorization: str | None) -> Principal:
         """The principal for an ``Authorization`` header value, or 401."""
@@ -269,6 +278,21 @@ class TokenService:
             record = await self._store.token_by_hash(digest)
             if trusted and self._tokens.put(digest, record):
                 self._token_gen += 1
+        if record is None or not record.usable(self.wall.now()):
+            raise AuthenticationError()
+        return Principal(
+            record.id, record.kind, record.environment_ids, expires_at=record.expires_at,
+            checked=gen,
+        )  # fmt: skip
+
+    async def principal_for(self, token_id: str) -> Principal:
+        """The principal of token ``token_id`` while it is usable, else 401 (dashboard sessions).
+
+        Always read from the store, never the cache: a revocation by any server or the CLI, or the
+        token's expiry, counts at the very next request.
+        """
+        gen = self._token_gen
+        record = await self._store.get_token(token_id)
         if record is None or not record.usable(self.wall.now()):
             raise AuthenticationError()
         return Principal(

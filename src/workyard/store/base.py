@@ -9,6 +9,7 @@ from typing import Protocol
 from workyard.clock import Instant
 from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
+from workyard.store.dashboard import DashboardSession
 from workyard.store.idempotency import IdempotencyClaim, StoredResponse
 
 __all__ = [
@@ -270,6 +271,20 @@ class Store(Protocol):
 
     async def prune_idempotency(self, expired_before: Instant, limit: int) -> int:
         """Delete up to ``limit`` expired keys; return how many."""
+        ...
+
+    # dashboard sessions (store/dashboard.py): logins to /ui, by the hash of their id
+    async def insert_dashboard_session(self, row: DashboardSession) -> None: ...
+    async def get_dashboard_session(self, id_hash: str, now: Instant) -> DashboardSession | None:
+        """The session unless it expired at or before ``now`` (wall clock)."""
+        ...
+
+    async def delete_dashboard_session(self, id_hash: str) -> bool:
+        """Delete the session; whether there was one."""
+        ...
+
+    async def prune_dashboard_sessions(self, expired_before: Instant, limit: int) -> int:
+        """Delete up to ``limit`` sessions that expired at or before ``expired_before``."""
         ...
 
     # retention (small batches over id ranges; each call is its own short transaction)

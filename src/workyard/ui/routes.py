@@ -1,8 +1,9 @@
-"""The dashboard at ``/ui`` [decided]: read-only pages rendered on the server, kept live by ui.js.
+"""The dashboard at ``/ui`` [decided]: pages rendered on the server, kept live by ui.js.
 
-Logging in exchanges an admin or member API token for an HttpOnly, SameSite=Strict cookie scoped
-to ``/ui``; every page then reads through the same services, with the same permission checks, as
-the API. A request carrying ``X-Workyard-Partial: 1`` gets only the page's content (the refresh).
+Logging in with an admin or member API token opens a dashboard session (``ui/auth.py``); every
+page then reads through the same services, with the same permission checks, as the API (and the
+actions of ``ui/actions.py`` write through them). A request carrying ``X-Workyard-Partial: 1``
+gets only the page's content (the refresh).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs
 
 import jinja2
 from starlette.requests import Request
@@ -24,16 +24,18 @@ from workyard.domain.models import Session, TokenKind
 from workyard.errors import AuthenticationError, NotFoundError, WorkyardError
 from workyard.service.auth import Principal
 from workyard.service.container import Services
-from workyard.ui import views
+from workyard.ui import auth, views
 
 __all__ = ["router"]
 
 router = Routes(prefix="/ui")
 
-COOKIE = "workyard_token"
 _LOGIN = "/ui/login"
-_MAX_LOGIN_BODY = 4096
-_STATIC = {"ui.js": "text/javascript", "ui.css": "text/css"}
+_STATIC = {
+    "ui.js": "text/javascript",
+    "ui.css": "text/css",
+    "actions.css": "text/css",
+}
 _HEADERS = {
     "cache-control": "no-store",
     "content-security-policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
@@ -46,6 +48,7 @@ _templates = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
 )
+_actions = _templates.get_template("actions.html")  # the action forms' macros
 
 
 class _LoggedOut(Exception):
@@ -60,8 +63,15 @@ def _services(request: Request) -> Services:
 def _render(request: Request, name: str, code: int = 200, **values: Any) -> Response:
     svc = _services(request)
     now = svc.clock.now()
+    login: auth.Login | None = getattr(request.state, "login", None)
+    partial = request.headers.get("x-workyard-partial") == "1"
+    flash = auth.read_flash(request, login) if login is not None and not partial else None
     context = {
         "logged_in": name != "login.html",
+        "csrf": login.csrf if login is not None else "",
+        "is_admin": login is not None and login.is_admin,
+        "flash": flash,
+        "actions": _actions.module,
         "ago": lambda instant: format_age(instant, now),
         "timestamp": views.timestamp,
         "event_text": views.event_text,
@@ -70,25 +80,24 @@ def _render(request: Request, name: str, code: int = 200, **values: Any) -> Resp
         **values,
     }
     template = _templates.get_template(name)
-    if request.headers.get("x-workyard-partial") == "1":
+    if partial:
         block = template.blocks["content"](template.new_context(context))
         html = "".join(block)
     else:
         html = template.render(context)
-    return HTMLResponse(html, status_code=code, headers=_HEADERS)
+    response = HTMLResponse(html, status_code=code, headers=_HEADERS)
+    if not partial and auth.FLASH_COOKIE in request.cookies:
+        auth.delete_cookie(response, auth.FLASH_COOKIE)  # shown once
+    return response
 
 
 async def _principal(request: Request) -> Principal:
-    token = request.cookies.get(COOKIE)
-    if not token:
+    """The principal of the request's dashboard session (kept in ``request.state.login``)."""
+    login = await auth.current_login(request)
+    if login is None:
         raise _LoggedOut
-    try:
-        principal = await _services(request).tokens.authenticate(f"Bearer {token}")
-    except AuthenticationError:
-        raise _LoggedOut from None
-    if principal.kind is TokenKind.WORKER:
-        raise _LoggedOut
-    return principal
+    request.state.login = login
+    return login.principal
 
 
 async def _page(
@@ -134,30 +143,62 @@ async def session(request: Request, session_id: str) -> Response:
 
 @router.get("/login")
 async def login_form(request: Request) -> Response:
-    return _render(request, "login.html", error=None)
+    if not auth.had_session_cookie(request):
+        return _login_page(request, 200, None)
+    if await auth.current_login(request) is not None:
+        return RedirectResponse("/ui", status_code=303)  # logged in already
+    return _login_page(request, 200, auth.expired_error().message)
+
+
+def _login_page(request: Request, code: int, error: str | None) -> Response:
+    """The login form, its CSRF token from the pre-session cookie (set here when missing)."""
+    secret, new = auth.login_secret(request)
+    response = _render(request, "login.html", code, error=error, csrf=auth.csrf_token(secret))
+    if new:
+        auth.set_cookie(request, response, auth.LOGIN_COOKIE, secret)
+    if auth.had_session_cookie(request):
+        auth.delete_cookie(response, auth.SESSION_COOKIE)
+    return response
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    body = (await request.body())[:_MAX_LOGIN_BODY].decode("utf-8", "replace")
-    token = (parse_qs(body).get("token") or [""])[0].strip()
     try:
-        principal = await _services(request).tokens.authenticate(f"Bearer {token}")
+        auth.check_origin(request)
+        form = await auth.read_form(request)
+        auth.check_csrf(form, request.cookies.get(auth.LOGIN_COOKIE))
+    except WorkyardError as error:
+        return _login_page(request, error.status, error.message)
+    token = form.get("token", "").strip()
+    svc = _services(request)
+    try:
+        principal = await svc.tokens.authenticate(f"Bearer {token}")
     except AuthenticationError:
-        return _render(request, "login.html", 401, error="That token is invalid or revoked.")
-    if principal.kind is TokenKind.WORKER:
-        error = "Worker tokens cannot use the dashboard: use an admin or member token."
-        return _render(request, "login.html", 403, error=error)
+        return _login_page(request, 401, "That token is invalid or revoked.")
+    if principal.kind is TokenKind.WORKER or principal.item is not None:
+        refusal = "Worker tokens cannot use the dashboard: use an admin or member token."
+        return _login_page(request, 403, refusal)
+    session_id = await auth.open_session(svc, principal)
     response = RedirectResponse("/ui", status_code=303)
-    secure = request.url.scheme == "https"
-    response.set_cookie(COOKIE, token, path="/ui", httponly=True, samesite="strict", secure=secure)
+    auth.set_cookie(request, response, auth.SESSION_COOKIE, session_id)
+    auth.delete_cookie(response, auth.LOGIN_COOKIE)
     return response
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    try:
+        auth.check_origin(request)
+        login = await auth.current_login(request)
+        if login is not None:
+            auth.check_csrf(await auth.read_form(request), login.session_id)
+    except WorkyardError as error:
+        return _render(
+            request, "error.html", error.status, status=error.status, message=error.message
+        )
+    await auth.end_session(request)
     response = RedirectResponse(_LOGIN, status_code=303)
-    response.delete_cookie(COOKIE, path="/ui", httponly=True, samesite="strict")
+    auth.delete_cookie(response, auth.SESSION_COOKIE)
     return response
 
 

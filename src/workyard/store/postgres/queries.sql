@@ -353,3 +353,22 @@ SELECT
      OR w.session_id IN (SELECT id FROM prunable))) AS work_items,
   (SELECT COUNT(*) FROM prunable) AS sessions,
   (SELECT COUNT(*) FROM events e WHERE e.session_id IN (SELECT id FROM prunable)) AS events;
+
+-- dashboard sessions (migration 0006) ---------------------------------------------------------
+
+-- name: insert_dashboard_session
+INSERT INTO dashboard_sessions (id_hash, token_id, created_at, expires_at)
+VALUES (:id_hash, :token_id, :created_at, :expires_at);
+
+-- name: get_dashboard_session
+SELECT id_hash, token_id, created_at, expires_at FROM dashboard_sessions
+WHERE id_hash = :id_hash AND expires_at > :now;
+
+-- name: delete_dashboard_session
+DELETE FROM dashboard_sessions WHERE id_hash = :id_hash;
+
+-- name: prune_dashboard_sessions
+DELETE FROM dashboard_sessions WHERE id_hash IN (
+    SELECT id_hash FROM dashboard_sessions WHERE expires_at <= :expired_before
+    ORDER BY expires_at LIMIT :limit
+);

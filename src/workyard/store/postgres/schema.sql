@@ -96,6 +96,16 @@ CREATE TABLE idempotency_keys (
 
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
 
+-- Dashboard sessions (migration 0006): by the SHA-256 of the cookie's id; expired rows pruned.
+CREATE TABLE dashboard_sessions (
+    id_hash TEXT COLLATE "C" PRIMARY KEY,
+    token_id TEXT COLLATE "C" NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+CREATE INDEX dashboard_sessions_by_expiry ON dashboard_sessions (expires_at);
+
 -- Every token change notifies every replica on the work feed's channel (see feed.py).
 CREATE FUNCTION workyard_token_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -88,3 +88,13 @@ CREATE TABLE idempotency_keys (
 );
 
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+
+-- Dashboard sessions (migration 0006): by the SHA-256 of the cookie's id; expired rows pruned.
+CREATE TABLE dashboard_sessions (
+    id_hash TEXT PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+
+CREATE INDEX dashboard_sessions_by_expiry ON dashboard_sessions (expires_at);

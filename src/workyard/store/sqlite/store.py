@@ -41,6 +41,7 @@ from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
 from workyard.store.sqlite.cache import WorkCache
 from workyard.store.sqlite.checkpoint import Checkpointer
+from workyard.store.sqlite.dashboard import DashboardSessions
 from workyard.store.sqlite.idempotency import IdempotencyKeys
 from workyard.store.sqlite.migrate import migrate
 from workyard.store.window import merge_scans, window
@@ -72,7 +73,7 @@ class _Guarded:
         return self._conn
 
 
-class SqliteStore(IdempotencyKeys):
+class SqliteStore(IdempotencyKeys, DashboardSessions):
     """``Store`` on a single SQLite file."""
 
     replicated = False
