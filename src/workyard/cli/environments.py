@@ -17,7 +17,7 @@ from workyard.cli.common import (
     short_ts,
 )
 from workyard.cli.printing import Card, Column, Listing, Outcome, page_size
-from workyard.client import Client, Environment
+from workyard.client import Environment
 
 __all__ = ["COLUMNS", "EnvironmentType", "app"]
 
@@ -112,9 +112,6 @@ def archive(environment_id: IdArgument) -> Request:
 @client_command(app, "delete")
 def delete(environment_id: IdArgument) -> Request:
     """Delete an environment no session references (admin token; otherwise archive it)."""
-
-    def request(client: Client) -> Outcome:
-        deleted = client.environments.delete(environment_id)
-        return Outcome(deleted.raw, f"Deleted environment {deleted.id}")
-
-    return request
+    return lambda client: Outcome.of(
+        client.environments.delete(environment_id), "Deleted environment {obj.id}"
+    )

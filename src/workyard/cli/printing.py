@@ -156,6 +156,11 @@ class Outcome:
     raw: object
     message: str
 
+    @classmethod
+    def of(cls, obj: HasRaw, message: str) -> Outcome:
+        """``obj``'s JSON, or ``message`` formatted with it: ``"Deleted {obj.id}"``."""
+        return cls(obj.raw, message.format(obj=obj))
+
     def show(self, as_json: bool) -> None:
         if as_json:
             print_json(self.raw)

@@ -27,7 +27,7 @@ from workyard.cli.common import (
 )
 from workyard.cli.conversation import Conversation, EventLog, Printer
 from workyard.cli.printing import Card, Column, Listing, Outcome, Output, note, page_size
-from workyard.client import AsyncClient, Client, Event, Session, user_message
+from workyard.client import AsyncClient, Event, Session, user_message
 from workyard.errors import WorkyardError
 
 __all__ = ["COLUMNS", "app"]
@@ -130,12 +130,7 @@ def archive(session_id: IdArgument) -> Request:
 @client_command(app, "delete")
 def delete(session_id: IdArgument) -> Request:
     """Delete a session and its events; its live work item is force-stopped."""
-
-    def request(client: Client) -> Outcome:
-        deleted = client.sessions.delete(session_id)
-        return Outcome(deleted.raw, f"Deleted session {deleted.id}")
-
-    return request
+    return lambda client: Outcome.of(client.sessions.delete(session_id), "Deleted session {obj.id}")
 
 
 @client_command(app, "send")
@@ -144,23 +139,17 @@ def send(
     text: Annotated[str, typer.Argument(metavar="TEXT", help="The message.")],
 ) -> Request:
     """Send a user message (to an idle session: its work is queued again)."""
-
-    def request(client: Client) -> Outcome:
-        (created,) = client.sessions.events.send(session_id, [user_message(text)])
-        return Outcome(created.raw, f"Sent {created.id}")
-
-    return request
+    return lambda client: Outcome.of(
+        client.sessions.events.send(session_id, [user_message(text)])[0], "Sent {obj.id}"
+    )
 
 
 @client_command(app, "cancel")
 def cancel(session_id: IdArgument) -> Request:
     """Interrupt a running session (a user.interrupt reaches its worker)."""
-
-    def request(client: Client) -> Outcome:
-        result = client.sessions.cancel(session_id)
-        return Outcome(result.raw, f"Session {result.id}: {result.status}")
-
-    return request
+    return lambda client: Outcome.of(
+        client.sessions.cancel(session_id), "Session {obj.id}: {obj.status}"
+    )
 
 
 @client_command(app, "events")
