@@ -9,7 +9,13 @@ from typing import Annotated, TypeVar
 import typer
 
 from workyard.cli.common import short_ts
-from workyard.cli.local import DatabaseUrlOption, DataDirOption, local_settings, opened_store
+from workyard.cli.local import (
+    DatabaseUrlOption,
+    DataDirOption,
+    exit_with_error,
+    local_settings,
+    opened_store,
+)
 from workyard.cli.printing import Column, Listing, print_json
 from workyard.clock import Instant, SystemClock, format_ts
 from workyard.domain.models import TokenKind, TokenRecord
@@ -124,8 +130,7 @@ def revoke(
     try:
         record = _with_tokens(data_dir, database_url, lambda svc, _: svc.revoke(token_id))
     except WorkyardError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        exit_with_error(exc.message)
     typer.echo(f"revoked {record.id} ({record.name})")
 
 
