@@ -206,7 +206,13 @@ def target() -> Run:
 
 @pytest.fixture
 def no_token_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("WORKYARD_TOKEN", "QODER_PAT", "WORKYARD_URL", "WORKYARD_DATA_DIR"):
+    for name in (
+        "WORKYARD_TOKEN",
+        "QODER_ACCESS_TOKEN",
+        "QODER_PAT",
+        "WORKYARD_URL",
+        "WORKYARD_DATA_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path

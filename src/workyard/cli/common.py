@@ -33,6 +33,7 @@ __all__ = [
     "Target",
     "TokenOption",
     "UrlOption",
+    "api_errors",
     "connect",
     "fail",
     "format_error",
@@ -149,11 +150,8 @@ class Target:
             client = Client(self.url, self.token)
         except ValueError as exc:
             fail(str(exc))
-        with client:
-            try:
-                yield client
-            except WorkyardError as exc:
-                fail(format_error(exc))
+        with client, api_errors():
+            yield client
 
     def async_client(self) -> AsyncClient:
         """An async client (the caller maps its errors); a malformed URL exits."""
@@ -168,6 +166,15 @@ def connect(
 ) -> AbstractContextManager[Client]:
     """A client for the resolved server (see :class:`Target`)."""
     return Target.resolve(url, token, data_dir).client()
+
+
+@contextmanager
+def api_errors() -> Iterator[None]:
+    """An API error raised inside exits with its one-line message (see :func:`format_error`)."""
+    try:
+        yield
+    except WorkyardError as exc:
+        fail(format_error(exc))
 
 
 def format_error(error: WorkyardError) -> str:

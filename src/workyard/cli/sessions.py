@@ -20,15 +20,13 @@ from workyard.cli.common import (
     LimitOption,
     MetadataOption,
     Target,
-    fail,
-    format_error,
+    api_errors,
     parse_metadata,
     short_ts,
 )
 from workyard.cli.conversation import Conversation, EventLog, Printer
 from workyard.cli.printing import Card, Column, Listing, Outcome, Output, note, page_size
 from workyard.client import AsyncClient, Event, Session, user_message
-from workyard.errors import WorkyardError
 
 __all__ = ["COLUMNS", "app"]
 
@@ -193,9 +191,8 @@ class Follow:
         client = self.target.async_client()
         printer = Printer(as_json)
         try:
-            ended = asyncio.run(_watch(client, self.session_id, self.until_idle, printer))
-        except WorkyardError as exc:
-            fail(format_error(exc))
+            with api_errors():
+                ended = asyncio.run(_watch(client, self.session_id, self.until_idle, printer))
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         if ended == "deleted":
