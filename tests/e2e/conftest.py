@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +103,30 @@ def serving(backend: str, data_dir: Path, *extra: str) -> Iterator[ServerProcess
             yield server
         finally:
             server.stop()
+
+
+@contextmanager
+def replicas_on_postgres(
+    data_dirs: Sequence[Path], *extra: str, environ: Mapping[str, str] | None = None
+) -> Iterator[list[ServerProcess]]:
+    """A server per data dir, all on one fresh PostgreSQL schema, stopped after.
+
+    The first one creates the admin token; every server carries it (and the schema).
+    """
+    require_postgres()
+    with fresh_schema_sync() as schema:
+        url = schema_url(schema)
+        servers: list[ServerProcess] = []
+        try:
+            for data_dir in data_dirs:
+                server = start_server(data_dir, *extra, "--database-url", url, environ=environ)
+                server.schema = schema
+                servers.append(server)
+                server.token = servers[0].token
+            yield servers
+        finally:
+            for server in reversed(servers):
+                server.stop()
 
 
 def _wait_ready(url: str) -> None:
