@@ -7,10 +7,14 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.pg import fresh_schema_sync, require_postgres, schema_url
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
@@ -55,8 +59,11 @@ def workyard_command() -> list[str]:
     return [sys.executable, "-c", "from workyard.cli.main import main; main()"]
 
 
-def start_server(data_dir: Path, *extra: str, port: int = 0) -> ServerProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def start_server(
+    data_dir: Path, *extra: str, port: int = 0, environ: Mapping[str, str] | None = None
+) -> ServerProcess:
+    """``workyard serve`` with ``extra`` options and ``environ`` added to this environment."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(environ or {})}
     env.pop("WORKYARD_URL", None)
     env.pop("WORKYARD_TOKEN", None)
     cmd = [*workyard_command(), "serve", "--port", str(port), "--data-dir", str(data_dir), *extra]
@@ -76,6 +83,50 @@ def start_server(data_dir: Path, *extra: str, port: int = 0) -> ServerProcess:
         time.sleep(0.05)  # waiting for a child process to bind a port, not for a timeout
     process.kill()
     raise RuntimeError("workyard serve did not start:\n" + log_path.read_text())
+
+
+@contextmanager
+def serving(backend: str, data_dir: Path, *extra: str) -> Iterator[ServerProcess]:
+    """A server on ``backend`` (``sqlite``, or ``postgres`` in a fresh schema), stopped after."""
+    if backend == "sqlite":
+        server = start_server(data_dir, *extra)
+        try:
+            yield server
+        finally:
+            server.stop()
+        return
+    require_postgres()
+    with fresh_schema_sync() as schema:
+        server = start_server(data_dir, *extra, "--database-url", schema_url(schema))
+        server.schema = schema
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
+def replicas_on_postgres(
+    data_dirs: Sequence[Path], *extra: str, environ: Mapping[str, str] | None = None
+) -> Iterator[list[ServerProcess]]:
+    """A server per data dir, all on one fresh PostgreSQL schema, stopped after.
+
+    The first one creates the admin token; every server carries it (and the schema).
+    """
+    require_postgres()
+    with fresh_schema_sync() as schema:
+        url = schema_url(schema)
+        servers: list[ServerProcess] = []
+        try:
+            for data_dir in data_dirs:
+                server = start_server(data_dir, *extra, "--database-url", url, environ=environ)
+                server.schema = schema
+                servers.append(server)
+                server.token = servers[0].token
+            yield servers
+        finally:
+            for server in reversed(servers):
+                server.stop()
 
 
 def _wait_ready(url: str) -> None:

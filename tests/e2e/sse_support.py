@@ -8,7 +8,6 @@ line; a comment block is one ``: keep-alive`` line and a blank line.
 from __future__ import annotations
 
 import json
-import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,15 +127,8 @@ def port_of(server: ServerProcess) -> int:
 
 def start(data_dir: Path, keepalive: float, *extra: str, port: int = 0) -> ServerProcess:
     """A server whose SSE keep-alive interval is ``keepalive`` seconds."""
-    previous = os.environ.get("WORKYARD_SSE_KEEPALIVE_SECONDS")
-    os.environ["WORKYARD_SSE_KEEPALIVE_SECONDS"] = str(keepalive)
-    try:
-        return start_server(data_dir, *extra, port=port)
-    finally:
-        if previous is None:
-            del os.environ["WORKYARD_SSE_KEEPALIVE_SECONDS"]
-        else:
-            os.environ["WORKYARD_SSE_KEEPALIVE_SECONDS"] = previous
+    environ = {"WORKYARD_SSE_KEEPALIVE_SECONDS": str(keepalive)}
+    return start_server(data_dir, *extra, port=port, environ=environ)
 
 
 def raw_stream_request(server: ServerProcess, session_id: str) -> socket.socket:

@@ -27,7 +27,7 @@ from tests.worker.harness import (
     worker_env,
     workers,
 )
-from workyard.client import Client, Event, user_message
+from workyard.client import Client, Event, Session, user_message
 
 pytestmark = pytest.mark.e2e
 
@@ -105,6 +105,13 @@ def answered(client: Client, session_id: str, text: str) -> bool:
     return text in texts(client, session_id, "agent.message")
 
 
+def asking(client: Client, text: str) -> Session:
+    """A session of a new self-hosted environment, sent one user message."""
+    session = client.sessions.create(self_hosted(client).id)
+    client.sessions.events.send(session.id, [user_message(text)])
+    return session
+
+
 def test_a_conversation_with_a_second_message_mid_run(
     server: ServerProcess, tmp_path: Path
 ) -> None:
@@ -162,12 +169,11 @@ def test_a_conversation_with_a_second_message_mid_run(
 
 def test_a_message_to_an_idle_session_runs_it_again(server: ServerProcess, tmp_path: Path) -> None:
     with api(server) as client, workers() as started:
-        env = self_hosted(client)
-        session = client.sessions.create(env.id)
-        client.sessions.events.send(session.id, [user_message("one")])
+        session = asking(client, "one")
+        env_id = session.environment_id
         script = [sys.executable, "-c", ECHO]
         first = start_worker(
-            server, tmp_path, "w1", script, "--once", environment_id=env.id, env={"STOP_AT": "one"}
+            server, tmp_path, "w1", script, "--once", environment_id=env_id, env={"STOP_AT": "one"}
         )
         started.append(first)
         assert first.wait() == 0, first.log()
@@ -178,7 +184,7 @@ def test_a_message_to_an_idle_session_runs_it_again(server: ServerProcess, tmp_p
         assert requeued.status == "rescheduling"
         assert requeued.work_id != session.work_id
         second = start_worker(
-            server, tmp_path, "w2", script, "--once", environment_id=env.id, env={"STOP_AT": "two"}
+            server, tmp_path, "w2", script, "--once", environment_id=env_id, env={"STOP_AT": "two"}
         )
         started.append(second)
         assert second.wait() == 0, second.log()
@@ -191,16 +197,14 @@ def test_a_user_interrupt_reaches_the_command_as_sigint(
     server: ServerProcess, tmp_path: Path
 ) -> None:
     with api(server) as client, workers() as started:
-        env = self_hosted(client)
-        session = client.sessions.create(env.id)
-        client.sessions.events.send(session.id, [user_message("wait")])
+        session = asking(client, "wait")
         worker = start_worker(
             server,
             tmp_path,
             "w1",
             [sys.executable, "-c", INTERRUPTIBLE],
             "--once",
-            environment_id=env.id,
+            environment_id=session.environment_id,
         )
         started.append(worker)
         wait_until(lambda: answered(client, session.id, "ready"), "the command to be ready")
@@ -228,9 +232,7 @@ def test_watch_resumes_after_the_server_restarts(tmp_path: Path) -> None:
     port = int(server.url.rsplit(":", 1)[1])
     try:
         with api(server) as client:
-            env = self_hosted(client)
-            session = client.sessions.create(env.id)
-            client.sessions.events.send(session.id, [user_message("before")])
+            session = asking(client, "before")
         with watching(server, tmp_path, session.id) as watch:
             watch.wait_for("you: before")
             server.process.kill()  # a crash: the watcher's connection is reset
@@ -254,9 +256,7 @@ def test_watch_ends_when_the_session_is_deleted(
     server = start_server(tmp_path / "data", "--manual-clock")
     try:
         with api(server) as client:
-            env = self_hosted(client)
-            session = client.sessions.create(env.id)
-            client.sessions.events.send(session.id, [user_message("hi")])
+            session = asking(client, "hi")
             with watching(server, tmp_path, session.id) as watch:
                 watch.wait_for("you: hi")
                 client.sessions.delete(session.id)

@@ -17,30 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ServerProcess
-from tests.e2e.sse_support import Frame, api_client, append, listed, new_session, open_stream, start
-from tests.pg import fresh_schema_sync, require_postgres, schema_url
+from tests.e2e.conftest import ServerProcess, replicas_on_postgres
+from tests.e2e.sse_support import Frame, api_client, append, listed, new_session, open_stream
 
 KEEPALIVE = 60.0  # never within a test's 10 s read timeout
 
 
 @pytest.fixture
 def replicas(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    require_postgres()
-    with fresh_schema_sync() as schema:
-        url = schema_url(schema)
-        first = start(tmp_path / "a", KEEPALIVE, "--database-url", url)
-        try:
-            second = start(tmp_path / "b", KEEPALIVE, "--database-url", url)
-        except BaseException:
-            first.stop()
-            raise
-        second.token = first.token  # the first replica created the admin token
-        try:
-            yield first, second
-        finally:
-            second.stop()
-            first.stop()
+    environ = {"WORKYARD_SSE_KEEPALIVE_SECONDS": str(KEEPALIVE)}
+    with replicas_on_postgres([tmp_path / "a", tmp_path / "b"], environ=environ) as (a, b):
+        yield a, b
 
 
 def test_events_appended_on_one_replica_reach_a_stream_on_another(

@@ -7,10 +7,8 @@ closes), never how long it took.
 from __future__ import annotations
 
 import json
-import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -26,28 +24,9 @@ LIMITS = {
 }
 
 
-@contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                del os.environ[name]
-            else:
-                os.environ[name] = old
-
-
-def _start(data_dir: Path, values: dict[str, str]) -> ServerProcess:
-    with _environ(values):
-        return start_server(data_dir)
-
-
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = _start(tmp_path_factory.mktemp("limits") / "data", LIMITS)
+    server = start_server(tmp_path_factory.mktemp("limits") / "data", environ=LIMITS)
     try:
         yield server
     finally:
@@ -206,7 +185,7 @@ def test_event_streams_outlast_the_receive_timeouts(limited: ServerProcess) -> N
 
 
 def test_connections_over_the_cap_get_503(tmp_path: Path) -> None:
-    server = _start(tmp_path / "data", {"WORKYARD_MAX_CONNECTIONS": "3"})
+    server = start_server(tmp_path / "data", environ={"WORKYARD_MAX_CONNECTIONS": "3"})
     try:
         with api_client(server) as http:
             session = new_session(http)

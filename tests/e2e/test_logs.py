@@ -6,7 +6,6 @@ import asyncio
 import io
 import json
 import logging
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,19 +33,6 @@ def _member_token(data_dir: Path) -> tuple[str, str]:
     return record["id"], record["token"]
 
 
-def _serve(data_dir: Path, **env: str) -> ServerProcess:
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        return start_server(data_dir)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                del os.environ[k]
-            else:
-                os.environ[k] = v
-
-
 def _requests(server: ServerProcess, secret: str) -> None:
     headers = {"authorization": f"Bearer {secret}", "worker-id": "w-7"}
     with httpx.Client(base_url=server.api, headers=headers, timeout=10) as http:
@@ -58,8 +44,13 @@ def _requests(server: ServerProcess, secret: str) -> None:
     assert anonymous.status_code == 200
 
 
-def _stopped_log(server: ServerProcess) -> str:
-    server.stop()
+def _served_log(data_dir: Path, secret: str, **environ: str) -> str:
+    """The log of a server with ``environ`` that answered :func:`_requests`, once stopped."""
+    server = start_server(data_dir, environ=environ)
+    try:
+        _requests(server, secret)
+    finally:
+        server.stop()
     return server.log()
 
 
@@ -83,11 +74,7 @@ def member(tmp_path: Path) -> tuple[Path, str, str]:
 
 def test_json_access_lines_carry_the_request(member: tuple[Path, str, str]) -> None:
     data_dir, token_id, secret = member
-    server = _serve(data_dir, WORKYARD_LOG_FORMAT="json")
-    try:
-        _requests(server, secret)
-    finally:
-        log = _stopped_log(server)
+    log = _served_log(data_dir, secret, WORKYARD_LOG_FORMAT="json")
     assert secret not in log
     access = [r for r in _json_records(log) if r["logger"] == "workyard.access"]
     (missing,) = [r for r in access if r.get("request_id") == "find-me-1"]
@@ -108,21 +95,13 @@ def test_json_access_lines_carry_the_request(member: tuple[Path, str, str]) -> N
 
 def test_the_access_log_can_be_turned_off(member: tuple[Path, str, str]) -> None:
     data_dir, _, secret = member
-    server = _serve(data_dir, WORKYARD_LOG_FORMAT="json", WORKYARD_ACCESS_LOG="false")
-    try:
-        _requests(server, secret)
-    finally:
-        log = _stopped_log(server)
+    log = _served_log(data_dir, secret, WORKYARD_LOG_FORMAT="json", WORKYARD_ACCESS_LOG="false")
     assert [r for r in _json_records(log) if r["logger"] == "workyard.access"] == []
 
 
 def test_text_access_lines(member: tuple[Path, str, str]) -> None:
     data_dir, token_id, secret = member
-    server = _serve(data_dir, WORKYARD_LOG_FORMAT="text")
-    try:
-        _requests(server, secret)
-    finally:
-        log = _stopped_log(server)
+    log = _served_log(data_dir, secret, WORKYARD_LOG_FORMAT="text")
     assert secret not in log
     line = re.compile(
         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO workyard\.access: GET \S*/environments/"

@@ -25,8 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.e2e.conftest import ServerProcess, start_server
-from tests.pg import fresh_schema_sync, require_postgres, schema_url
+from tests.e2e.conftest import ServerProcess, serving
 from workyard.api.app import create_app
 from workyard.api.openapi import build_openapi
 from workyard.config import Settings
@@ -57,21 +56,8 @@ def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
     """A real server on each backend."""
-    data_dir = tmp_path_factory.mktemp("fuzz") / "data"
-    if request.param == "sqlite":
-        server = start_server(data_dir)
-        try:
-            yield server
-        finally:
-            server.stop()
-        return
-    require_postgres()
-    with fresh_schema_sync() as schema:
-        server = start_server(data_dir, "--database-url", schema_url(schema))
-        try:
-            yield server
-        finally:
-            server.stop()
+    with serving(request.param, tmp_path_factory.mktemp("fuzz") / "data") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

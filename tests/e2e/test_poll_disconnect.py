@@ -18,30 +18,16 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerProcess, start_server
-from tests.pg import fresh_schema_sync, require_postgres, schema_url
+from tests.e2e.conftest import ServerProcess, serving
+from tests.pg import schema_url
 
 DEPARTED = "departed-worker"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def frozen_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
-    if request.param == "sqlite":
-        server = start_server(tmp_path / "data", "--manual-clock")
-        try:
-            yield server
-        finally:
-            server.stop()
-        return
-    require_postgres()
-    with fresh_schema_sync() as schema:
-        url = schema_url(schema)
-        server = start_server(tmp_path / "data", "--manual-clock", "--database-url", url)
-        server.schema = schema
-        try:
-            yield server
-        finally:
-            server.stop()
+    with serving(request.param, tmp_path / "data", "--manual-clock") as server:
+        yield server
 
 
 def stored_claim(server: ServerProcess, work_id: str) -> tuple[int, str | None]:

@@ -13,26 +13,14 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerProcess, start_server
-from tests.pg import PG_URL, fresh_schema_sync, require_postgres, schema_url
+from tests.e2e.conftest import ServerProcess, replicas_on_postgres
+from tests.pg import PG_URL
 
 
 @pytest.fixture
 def replicas(tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    require_postgres()
-    with fresh_schema_sync() as schema:
-        url = schema_url(schema)
-        first = start_server(tmp_path / "r0", "--database-url", url)
-        servers = [first]
-        try:
-            servers += [start_server(tmp_path / f"r{i}", "--database-url", url) for i in (1, 2)]
-            for server in servers:
-                server.token = first.token  # the first replica created the admin token
-                server.schema = schema
-            yield servers
-        finally:
-            for server in servers:
-                server.stop()
+    with replicas_on_postgres([tmp_path / f"r{i}" for i in range(3)]) as servers:
+        yield servers
 
 
 def _client(server: ServerProcess) -> httpx.Client:

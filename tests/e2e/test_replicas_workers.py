@@ -9,8 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerProcess, start_server
-from tests.pg import fresh_schema_sync, require_postgres, schema_url
+from tests.e2e.conftest import ServerProcess, replicas_on_postgres
 from tests.worker.harness import api, self_hosted, start_worker, wait_until, workers
 
 SESSIONS = 300
@@ -19,19 +18,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def three_replicas(tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    require_postgres()
-    with fresh_schema_sync() as schema:
-        url = schema_url(schema)
-        servers: list[ServerProcess] = []
-        try:
-            for i in range(3):
-                servers.append(start_server(tmp_path / f"replica{i}", "--database-url", url))
-            for server in servers[1:]:
-                server.token = servers[0].token
-            yield servers
-        finally:
-            for server in servers:
-                server.stop()
+    with replicas_on_postgres([tmp_path / f"replica{i}" for i in range(3)]) as servers:
+        yield servers
 
 
 def test_workers_across_replicas_run_every_item_exactly_once(

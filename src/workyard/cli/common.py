@@ -8,48 +8,41 @@ Connection options resolve as: ``--url``, else ``WORKYARD_URL``, else ``http://1
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Protocol, TypeVar
+from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from workyard.client import APIConnectionError, APIError, Client
+from workyard.cli.printing import console
+from workyard.client import APIConnectionError, APIError, AsyncClient, Client
 
 __all__ = [
     "DEFAULT_DATA_DIR",
     "DEFAULT_URL",
     "CliError",
-    "Column",
     "DataDirOption",
     "JsonOption",
     "LimitOption",
     "MetadataOption",
+    "Target",
     "TokenOption",
     "UrlOption",
+    "api_errors",
     "connect",
     "fail",
     "format_error",
     "metadata_patch",
     "parse_metadata",
-    "print_json",
-    "report",
     "resolve_data_dir",
     "resolve_token",
     "resolve_url",
     "short_ts",
-    "show_list",
-    "show_object",
 ]
-
-T = TypeVar("T")
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_DATA_DIR = Path(".workyard")
@@ -87,25 +80,8 @@ MetadataOption = Annotated[
 ]
 
 
-def _console(stderr: bool = False) -> Console:
-    """A console on the current stdout/stderr; piped output is not cut at 80 columns."""
-    stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 1000
-    return Console(file=stream, stderr=stderr, highlight=False, width=width)
-
-
 class CliError(Exception):
     """A problem found before any request was sent (no token, bad URL)."""
-
-
-class HasRaw(Protocol):
-    """An API object that keeps the JSON it was decoded from."""
-
-    @property
-    def raw(self) -> dict[str, Any]: ...
-
-
-Column = tuple[str, Callable[[T], str | None]]
 
 
 # Connection
@@ -151,18 +127,53 @@ def _read_token_file(token_file: Path) -> str | None:
     return text or None
 
 
-@contextmanager
-def connect(url: str | None, token: str | None, data_dir: Path | None) -> Iterator[Client]:
-    """A client for the resolved server; API and set-up errors exit with a one-line message."""
-    try:
-        client = Client(resolve_url(url), resolve_token(token, resolve_data_dir(data_dir)))
-    except (CliError, ValueError) as exc:  # ValueError: a malformed URL
-        fail(str(exc))
-    with client:
+@dataclass(frozen=True)
+class Target:
+    """The server a client-side command talks to and the token it presents."""
+
+    url: str
+    token: str
+
+    @classmethod
+    def resolve(cls, url: str | None, token: str | None, data_dir: Path | None) -> Target:
+        """From the connection options; a missing token exits with a one-line message."""
         try:
+            return cls(resolve_url(url), resolve_token(token, resolve_data_dir(data_dir)))
+        except CliError as exc:
+            fail(str(exc))
+
+    @contextmanager
+    def client(self) -> Iterator[Client]:
+        """A client; a malformed URL and API errors exit with a one-line message."""
+        try:
+            client = Client(self.url, self.token)
+        except ValueError as exc:
+            fail(str(exc))
+        with client, api_errors():
             yield client
-        except APIError as exc:
-            fail(format_error(exc))
+
+    def async_client(self) -> AsyncClient:
+        """An async client (the caller maps its errors); a malformed URL exits."""
+        try:
+            return AsyncClient(self.url, self.token)
+        except ValueError as exc:
+            fail(str(exc))
+
+
+def connect(
+    url: str | None, token: str | None, data_dir: Path | None
+) -> AbstractContextManager[Client]:
+    """A client for the resolved server (see :class:`Target`)."""
+    return Target.resolve(url, token, data_dir).client()
+
+
+@contextmanager
+def api_errors() -> Iterator[None]:
+    """An API error raised inside exits with its one-line message (see :func:`format_error`)."""
+    try:
+        yield
+    except APIError as exc:
+        fail(format_error(exc))
 
 
 def format_error(error: APIError) -> str:
@@ -180,7 +191,7 @@ def format_error(error: APIError) -> str:
 
 def fail(message: str) -> NoReturn:
     """Print ``Error: message`` in red on stderr and exit with status 1."""
-    _console(stderr=True).print(
+    console(stderr=True).print(
         f"[bold red]Error:[/bold red] [red]{escape(message)}[/red]", soft_wrap=True
     )
     raise typer.Exit(1)
@@ -217,61 +228,6 @@ def metadata_patch(
 # Output
 
 
-def print_json(value: object) -> None:
-    """Pretty JSON on stdout, not colourised (safe to pipe into other tools)."""
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-
-
-def report(raw: object, as_json: bool, message: str) -> None:
-    """The outcome of a command: its JSON with ``--json``, else one line for people."""
-    if as_json:
-        print_json(raw)
-    else:
-        typer.echo(message)
-
-
 def short_ts(value: str | None) -> str:
     """``2026-07-01T08:16:06.120394Z`` → ``2026-07-01 08:16:06``; ``None`` → ``""``."""
     return value[:19].replace("T", " ") if value else ""
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
-        return "\n".join(f"{k}={v}" for k, v in value.items())
-    return json.dumps(value, ensure_ascii=False)
-
-
-def show_object(obj: HasRaw, as_json: bool) -> None:
-    """One object: its raw JSON, or a two-column field/value table."""
-    if as_json:
-        print_json(obj.raw)
-        return
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    for key, value in obj.raw.items():
-        table.add_row(escape(key), escape(_cell(value)))
-    _console().print(table)
-
-
-def show_list(items: Sequence[T], columns: Sequence[Column[T]], as_json: bool) -> None:
-    """A list: a JSON array of the raw objects, or a table with one row per item."""
-    if as_json:
-        print_json([getattr(item, "raw", item) for item in items])
-        return
-    if not items:
-        _console(stderr=True).print("[dim]No results.[/dim]")
-        return
-    rows = [[getter(item) or "" for _, getter in columns] for item in items]
-    table = Table(header_style="bold")
-    for index, (title, _) in enumerate(columns):
-        # The first column (the id) is never cut, even on a narrow terminal.
-        widest = max(len(row[index]) for row in rows) if index == 0 else None
-        table.add_column(title, no_wrap=True, min_width=widest)
-    for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
-    _console().print(table)

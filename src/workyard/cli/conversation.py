@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 
+from workyard.cli.printing import console, print_json
 from workyard.client import Event
 from workyard.linesafe import line_safe_json
 
-__all__ = ["ANSWER_TYPES", "Conversation", "Printer", "console", "render_event"]
+__all__ = ["ANSWER_TYPES", "Conversation", "EventLog", "Printer", "render_event"]
 
 
 ANSWER_TYPES = frozenset({"agent.message", "agent.tool_use", "agent.tool_result", "session.error"})
@@ -55,11 +57,6 @@ def _labelled(label: str, style: str, text: str, body_style: str = "") -> str:
     return f"[{style}]{escape(label)}:[/{style}] {body}"
 
 
-def console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, highlight=False, width=None if stream.isatty() else 1000)
-
-
 class Printer:
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
@@ -76,6 +73,21 @@ class Printer:
         console(stderr=True).print(
             f"[dim]{escape(reason)} — reconnecting in {delay:.1f}s[/dim]", soft_wrap=True
         )
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """Events already stored: a JSON array of the raw events, or one line per event."""
+
+    events: Sequence[Event]
+
+    def show(self, as_json: bool) -> None:
+        if as_json:
+            print_json([event.raw for event in self.events])
+            return
+        printer = Printer(as_json=False)
+        for event in self.events:
+            printer.show(event)
 
 
 class Conversation:

@@ -12,6 +12,7 @@ from workyard.cli.local import (
     DataDirOption,
     StoreOpenErrors,
     describe_open_error,
+    exit_with_error,
     local_settings,
     opened_store,
 )
@@ -48,8 +49,7 @@ def status(data_dir: DataDirOption = None, database_url: DatabaseUrlOption = Non
     try:
         found = asyncio.run(schema_status(url))
     except StoreOpenErrors as exc:
-        typer.echo(f"error: {describe_open_error(exc, url)}", err=True)
-        raise typer.Exit(1) from None
+        exit_with_error(describe_open_error(exc, url))
     _print_status(found)
     if found.unknown:
         raise typer.Exit(1)
@@ -85,8 +85,7 @@ def copy(
     """
     path = sqlite_path(source)
     if path is not None and not path.is_file():
-        typer.echo(f"error: no SQLite database at {path} (nothing to copy)", err=True)
-        raise typer.Exit(1)
+        exit_with_error(f"no SQLite database at {path} (nothing to copy)")
 
     async def run() -> dict[str, int]:
         src, dst = open_store(source), open_store(target)
@@ -103,8 +102,7 @@ def copy(
     try:
         counts = asyncio.run(run())
     except (CopyError, StoreUnavailableError, *StoreOpenErrors) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        exit_with_error(str(exc))
     summary = ", ".join(f"{n} {table}" for table, n in counts.items())
     typer.echo(f"copied and verified: {summary}")
 

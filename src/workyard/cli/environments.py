@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import itertools
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from workyard.cli.commands import Request, client_command
 from workyard.cli.common import (
-    Column,
-    DataDirOption,
-    JsonOption,
     LimitOption,
     MetadataOption,
-    TokenOption,
-    UrlOption,
-    connect,
     fail,
     metadata_patch,
     parse_metadata,
-    report,
     short_ts,
-    show_list,
-    show_object,
 )
+from workyard.cli.printing import Card, Column, Listing, Outcome, page_size
 from workyard.client import Environment
 
 __all__ = ["COLUMNS", "EnvironmentType", "app"]
@@ -50,7 +42,7 @@ COLUMNS: list[Column[Environment]] = [
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Environment id (env_…).")]
 
 
-@app.command("create")
+@client_command(app, "create")
 def create(
     name: Annotated[str, typer.Argument(help="Environment name (1-256 characters).")],
     description: Annotated[str | None, typer.Option(help="Free text.")] = None,
@@ -58,55 +50,39 @@ def create(
         EnvironmentType, typer.Option("--type", help="Where its work runs.")
     ] = EnvironmentType.self_hosted,
     metadata: MetadataOption = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+) -> Request:
     """Create an environment (self-hosted by default)."""
     entries = parse_metadata(metadata) if metadata else None
-    with connect(url, token, data_dir) as client:
-        env = client.environments.create(
-            name, description=description, config={"type": env_type.value}, metadata=entries
-        )
-    show_object(env, as_json)
+    config = {"type": env_type.value}
+    return lambda client: Card(
+        client.environments.create(name, description=description, config=config, metadata=entries)
+    )
 
 
-@app.command("list")
+@client_command(app, "list")
 def list_(
     include_archived: Annotated[
         bool, typer.Option("--include-archived", help="Also list archived environments.")
     ] = False,
     limit: LimitOption = 20,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+) -> Request:
     """List environments, newest first."""
-    with connect(url, token, data_dir) as client:
-        pages = client.environments.list_all(
-            include_archived=include_archived or None, limit=min(limit, 100)
-        )
-        envs = list(itertools.islice(pages, limit))
-    show_list(envs, COLUMNS, as_json)
+    return lambda client: Listing.take(
+        client.environments.list_all(
+            include_archived=include_archived or None, limit=page_size(limit)
+        ),
+        limit,
+        COLUMNS,
+    )
 
 
-@app.command("get")
-def get(
-    environment_id: IdArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@client_command(app, "get")
+def get(environment_id: IdArgument) -> Request:
     """Show one environment."""
-    with connect(url, token, data_dir) as client:
-        env = client.environments.retrieve(environment_id)
-    show_object(env, as_json)
+    return lambda client: Card(client.environments.retrieve(environment_id))
 
 
-@app.command("update")
+@client_command(app, "update")
 def update(
     environment_id: IdArgument,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
@@ -115,45 +91,27 @@ def update(
     unset: Annotated[
         list[str] | None, typer.Option("--unset", metavar="KEY", help="Delete a metadata key.")
     ] = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+) -> Request:
     """Change an environment's name, description or metadata (KEY= sets an empty value)."""
     patch = metadata_patch(metadata, unset)
     if name is None and description is None and not patch:
         fail("Nothing to update: pass --name, --description, --metadata or --unset.")
-    with connect(url, token, data_dir) as client:
-        env = client.environments.update(
+    return lambda client: Card(
+        client.environments.update(
             environment_id, name=name, description=description, metadata=patch or None
         )
-    show_object(env, as_json)
+    )
 
 
-@app.command("archive")
-def archive(
-    environment_id: IdArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@client_command(app, "archive")
+def archive(environment_id: IdArgument) -> Request:
     """Archive an environment: no new sessions; running work keeps flowing."""
-    with connect(url, token, data_dir) as client:
-        env = client.environments.archive(environment_id)
-    show_object(env, as_json)
+    return lambda client: Card(client.environments.archive(environment_id))
 
 
-@app.command("delete")
-def delete(
-    environment_id: IdArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@client_command(app, "delete")
+def delete(environment_id: IdArgument) -> Request:
     """Delete an environment no session references (admin token; otherwise archive it)."""
-    with connect(url, token, data_dir) as client:
-        deleted = client.environments.delete(environment_id)
-    report(deleted.raw, as_json, f"Deleted environment {deleted.id}")
+    return lambda client: Outcome.of(
+        client.environments.delete(environment_id), "Deleted environment {obj.id}"
+    )

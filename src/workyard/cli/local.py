@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import asyncpg
 import typer
@@ -22,6 +22,7 @@ __all__ = [
     "StoreOpenErrors",
     "admin_token_path",
     "describe_open_error",
+    "exit_with_error",
     "local_settings",
     "opened_store",
     "redact_url",
@@ -87,6 +88,12 @@ def write_secret(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
+def exit_with_error(message: str) -> NoReturn:
+    """``error: message`` on stderr and exit status 1: how a local command fails."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
 @asynccontextmanager
 async def opened_store(url: str) -> AsyncIterator[Store]:
     """The store at ``url``, open (migrated); a failure to open it exits 1 with one line."""
@@ -94,8 +101,7 @@ async def opened_store(url: str) -> AsyncIterator[Store]:
         store = open_store(url)
         await store.open()
     except StoreOpenErrors as exc:
-        typer.echo(f"error: {describe_open_error(exc, url)}", err=True)
-        raise typer.Exit(1) from None
+        exit_with_error(describe_open_error(exc, url))
     try:
         yield store
     finally:

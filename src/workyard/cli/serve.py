@@ -23,6 +23,7 @@ from workyard.cli.local import (
     StoreOpenErrors,
     admin_token_path,
     describe_open_error,
+    exit_with_error,
     local_settings,
     redact_url,
     write_secret,
@@ -133,8 +134,7 @@ def _bind(settings: Settings) -> socket.socket:
     except OSError as exc:
         sock.close()
         why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used: {exc}"
-        typer.echo(f"error: {settings.host}:{settings.port} {why}", err=True)
-        raise typer.Exit(1) from None
+        exit_with_error(f"{settings.host}:{settings.port} {why}")
     return sock
 
 
@@ -144,8 +144,7 @@ async def _start(settings: Settings) -> Services:
         services = build_services(settings)
         await services.start()
     except StoreOpenErrors as exc:
-        typer.echo(f"error: {describe_open_error(exc, settings.resolved_database_url)}", err=True)
-        raise typer.Exit(1) from None
+        exit_with_error(describe_open_error(exc, settings.resolved_database_url))
     return services
 
 

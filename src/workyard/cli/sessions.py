@@ -9,37 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
+from workyard.cli.commands import Request, Run, client_command, server_command
 from workyard.cli.common import (
-    CliError,
-    Column,
-    DataDirOption,
-    JsonOption,
     LimitOption,
     MetadataOption,
-    TokenOption,
-    UrlOption,
-    connect,
-    fail,
-    format_error,
+    Target,
+    api_errors,
     parse_metadata,
-    print_json,
-    report,
-    resolve_data_dir,
-    resolve_token,
-    resolve_url,
     short_ts,
-    show_list,
-    show_object,
 )
-from workyard.cli.conversation import Conversation, Printer, console
-from workyard.client import APIError, AsyncClient, Event, Session, user_message
+from workyard.cli.conversation import Conversation, EventLog, Printer
+from workyard.cli.printing import Card, Column, Listing, Outcome, Output, note, page_size
+from workyard.client import AsyncClient, Event, Session, user_message
 
 __all__ = ["COLUMNS", "app"]
 
@@ -65,7 +52,7 @@ UntilIdleOption = Annotated[
 ]
 
 
-@app.command("create")
+@server_command(app, "create")
 def create(
     environment: Annotated[
         str, typer.Option("--environment", "-e", help="Self-hosted environment id (env_…).")
@@ -80,27 +67,26 @@ def create(
         bool, typer.Option("--watch", help="Then follow the conversation (see `watch`).")
     ] = False,
     until_idle: UntilIdleOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+) -> Run:
     """Create a session, which queues its first work item for a worker."""
     if until_idle and not watch_:
         raise typer.BadParameter("--until-idle needs --watch", param_hint="--until-idle")
     entries = parse_metadata(metadata) if metadata else None
-    with connect(url, token, data_dir) as client:
-        session = client.sessions.create(environment, title=title, metadata=entries)
-        if message is not None:
-            client.sessions.events.send(session.id, [user_message(message)])
-    if not watch_:
-        show_object(session, as_json)
-        return
-    console(stderr=True).print(f"[dim]session {session.id} (work {session.work_id})[/dim]")
-    _follow(session.id, until_idle, as_json, url, token, data_dir)
+
+    def run(target: Target) -> Output:
+        with target.client() as client:
+            session = client.sessions.create(environment, title=title, metadata=entries)
+            if message is not None:
+                client.sessions.events.send(session.id, [user_message(message)])
+        if not watch_:
+            return Card(session)
+        note(f"session {session.id} (work {session.work_id})")
+        return Follow(target, session.id, until_idle)
+
+    return run
 
 
-@app.command("list")
+@client_command(app, "list")
 def list_(
     environment: Annotated[
         str | None, typer.Option("--environment", "-e", help="Only this environment's sessions.")
@@ -113,132 +99,79 @@ def list_(
         bool, typer.Option("--include-archived", help="Also list archived sessions.")
     ] = False,
     limit: LimitOption = 20,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+) -> Request:
     """List sessions, newest first."""
-    with connect(url, token, data_dir) as client:
-        pages = client.sessions.list_all(
+    return lambda client: Listing.take(
+        client.sessions.list_all(
             environment_id=environment,
             statuses=status,
             include_archived=include_archived or None,
-            limit=min(limit, 100),
-        )
-        sessions = list(itertools.islice(pages, limit))
-    show_list(sessions, COLUMNS, as_json)
+            limit=page_size(limit),
+        ),
+        limit,
+        COLUMNS,
+    )
 
 
-@app.command("get")
-def get(
-    session_id: IdArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@client_command(app, "get")
+def get(session_id: IdArgument) -> Request:
     """Show one session."""
-    with connect(url, token, data_dir) as client:
-        session = client.sessions.retrieve(session_id)
-    show_object(session, as_json)
+    return lambda client: Card(client.sessions.retrieve(session_id))
 
 
-@app.command("archive")
-def archive(
-    session_id: IdArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@client_command(app, "archive")
+def archive(session_id: IdArgument) -> Request:
     """Archive a session; its live work item is asked to stop gracefully."""
-    with connect(url, token, data_dir) as client:
-        session = client.sessions.archive(session_id)
-    show_object(session, as_json)
+    return lambda client: Card(client.sessions.archive(session_id))
 
 
-@app.command("delete")
-def delete(
-    session_id: IdArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@client_command(app, "delete")
+def delete(session_id: IdArgument) -> Request:
     """Delete a session and its events; its live work item is force-stopped."""
-    with connect(url, token, data_dir) as client:
-        deleted = client.sessions.delete(session_id)
-    report(deleted.raw, as_json, f"Deleted session {deleted.id}")
+    return lambda client: Outcome.of(client.sessions.delete(session_id), "Deleted session {obj.id}")
 
 
-@app.command("send")
+@client_command(app, "send")
 def send(
     session_id: IdArgument,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="The message.")],
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+) -> Request:
     """Send a user message (to an idle session: its work is queued again)."""
-    with connect(url, token, data_dir) as client:
-        (created,) = client.sessions.events.send(session_id, [user_message(text)])
-    report(created.raw, as_json, f"Sent {created.id}")
+    return lambda client: Outcome.of(
+        client.sessions.events.send(session_id, [user_message(text)])[0], "Sent {obj.id}"
+    )
 
 
-@app.command("cancel")
-def cancel(
-    session_id: IdArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@client_command(app, "cancel")
+def cancel(session_id: IdArgument) -> Request:
     """Interrupt a running session (a user.interrupt reaches its worker)."""
-    with connect(url, token, data_dir) as client:
-        result = client.sessions.cancel(session_id)
-    report(result.raw, as_json, f"Session {result.id}: {result.status}")
+    return lambda client: Outcome.of(
+        client.sessions.cancel(session_id), "Session {obj.id}: {obj.status}"
+    )
 
 
-@app.command("events")
+@client_command(app, "events")
 def events(
     session_id: IdArgument,
     type_: Annotated[
         list[str] | None,
         typer.Option("--type", help="Only events of this type (repeatable)."),
     ] = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+) -> Request:
     """Print a session's events, oldest first (--json: a JSON array of the raw events)."""
-    with connect(url, token, data_dir) as client:
-        found = list(client.sessions.events.list_all(session_id, types=type_, limit=100))
-    if as_json:
-        print_json([event.raw for event in found])
-        return
-    printer = Printer(as_json=False)
-    for event in found:
-        printer.show(event)
+    return lambda client: EventLog(
+        list(client.sessions.events.list_all(session_id, types=type_, limit=100))
+    )
 
 
-@app.command("watch")
-def watch(
-    session_id: IdArgument,
-    until_idle: UntilIdleOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@server_command(app, "watch")
+def watch(session_id: IdArgument, until_idle: UntilIdleOption = False) -> Run:
     """Follow a session's conversation live, from its first event, until Ctrl-C.
 
     Dropped connections are resumed where they stopped (Last-Event-ID). --json prints one raw
     event per line (JSON Lines). Ends by itself when the session is deleted.
     """
-    _follow(session_id, until_idle, as_json, url, token, data_dir)
+    return lambda target: Follow(target, session_id, until_idle)
 
 
 # Following
@@ -246,27 +179,24 @@ def watch(
 _IDLE_CHECK_SECONDS = 0.5
 
 
-def _follow(
-    session_id: str,
-    until_idle: bool,
-    as_json: bool,
-    url: str | None,
-    token: str | None,
-    data_dir: Path | None,
-) -> None:
-    try:
-        client = AsyncClient(resolve_url(url), resolve_token(token, resolve_data_dir(data_dir)))
-    except (CliError, ValueError) as exc:
-        fail(str(exc))
-    printer = Printer(as_json)
-    try:
-        ended = asyncio.run(_watch(client, session_id, until_idle, printer))
-    except APIError as exc:
-        fail(format_error(exc))
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    if ended == "deleted":
-        console(stderr=True).print("[dim]the session was deleted[/dim]")
+@dataclass(frozen=True)
+class Follow:
+    """A session's conversation as it happens (``--json``: one raw event per line)."""
+
+    target: Target
+    session_id: str
+    until_idle: bool
+
+    def show(self, as_json: bool) -> None:
+        client = self.target.async_client()
+        printer = Printer(as_json)
+        try:
+            with api_errors():
+                ended = asyncio.run(_watch(client, self.session_id, self.until_idle, printer))
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+        if ended == "deleted":
+            note("the session was deleted")
 
 
 async def _watch(client: AsyncClient, session_id: str, until_idle: bool, printer: Printer) -> str:

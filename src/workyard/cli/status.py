@@ -8,19 +8,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from workyard.cli.common import (
-    DataDirOption,
-    JsonOption,
-    TokenOption,
-    UrlOption,
-    connect,
-    print_json,
-)
+from workyard.cli.common import DataDirOption, JsonOption, TokenOption, UrlOption, connect
+from workyard.cli.printing import console, print_json
 from workyard.client import Client, Environment, QueueStats
 from workyard.clock import Instant, SystemClock, format_age, parse_ts
 
@@ -94,8 +87,7 @@ def render(rows: list[QueueRow], now: Instant) -> Table:
 
 
 def _watch(fetch: Callable[[], list[QueueRow]], every: float) -> None:
-    console = Console()
-    with Live(console=console, auto_refresh=False) as live:
+    with Live(console=console(), auto_refresh=False) as live:
         while True:
             live.update(render(fetch(), SystemClock().now()), refresh=True)
             time.sleep(every)  # the refresh interval the user asked for
@@ -133,4 +125,4 @@ def status(
     if as_json:
         print_json([row.to_json() for row in rows])
     else:
-        Console().print(render(rows, SystemClock().now()))
+        console().print(render(rows, SystemClock().now()))

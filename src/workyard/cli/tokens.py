@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from workyard.cli.local import DatabaseUrlOption, DataDirOption, local_settings, opened_store
-from workyard.clock import SystemClock, format_ts
+from workyard.cli.common import short_ts
+from workyard.cli.local import (
+    DatabaseUrlOption,
+    DataDirOption,
+    exit_with_error,
+    local_settings,
+    opened_store,
+)
+from workyard.cli.printing import Column, Listing, print_json
+from workyard.clock import Instant, SystemClock, format_ts
 from workyard.domain.models import TokenKind, TokenRecord
 from workyard.errors import WorkyardError
 from workyard.ids import is_id
 from workyard.service.auth import TokenService, new_token_secret, parse_duration
 from workyard.store import Store
 
-__all__ = ["app"]
+__all__ = ["COLUMNS", "app"]
 
 app = typer.Typer(no_args_is_help=True)
 T = TypeVar("T")
@@ -48,6 +52,21 @@ def _as_dict(t: TokenRecord) -> dict[str, object]:
         "expires_at": format_ts(t.expires_at) if t.expires_at is not None else None,
         "revoked_at": format_ts(t.revoked_at) if t.revoked_at is not None else None,
     }
+
+
+def _when(instant: Instant | None, absent: str) -> str:
+    return absent if instant is None else short_ts(format_ts(instant))
+
+
+COLUMNS: list[Column[TokenRecord]] = [
+    ("ID", lambda t: t.id),
+    ("NAME", lambda t: t.name),
+    ("KIND", lambda t: t.kind.value),
+    ("ENVIRONMENTS", lambda t: ", ".join(t.environment_ids) or "all"),
+    ("CREATED", lambda t: _when(t.created_at, "")),
+    ("EXPIRES", lambda t: _when(t.expires_at, "never")),
+    ("REVOKED", lambda t: _when(t.revoked_at, "")),
+]
 
 
 @app.command("create")
@@ -84,7 +103,7 @@ def create(
         data_dir, database_url, lambda svc, _: svc.create(name, kind, envs, seconds)
     )
     if as_json:
-        typer.echo(json.dumps({**_as_dict(record), "token": clear}, indent=2))
+        print_json({**_as_dict(record), "token": clear})
         return
     typer.echo(f"Created {record.kind.value} token {record.id} ({record.name}). Shown once:")
     typer.echo(clear)
@@ -98,19 +117,7 @@ def list_tokens(
 ) -> None:
     """List tokens (never their secrets)."""
     records = _with_tokens(data_dir, database_url, lambda _, store: store.list_tokens())
-    if as_json:
-        typer.echo(json.dumps([_as_dict(r) for r in records], indent=2))
-        return
-    table = Table(header_style="bold")
-    for column in ("id", "name", "kind", "environments", "created", "expires", "revoked"):
-        table.add_column(column, no_wrap=column == "id")
-    for r in records:
-        d = _as_dict(r)
-        table.add_row(
-            r.id, r.name, r.kind.value, ", ".join(r.environment_ids) or "all",
-            str(d["created_at"]), str(d["expires_at"] or "never"), str(d["revoked_at"] or ""),
-        )  # fmt: skip
-    Console(width=None if sys.stdout.isatty() else 1000).print(table)
+    Listing(records, COLUMNS, to_json=_as_dict).show(as_json)
 
 
 @app.command("revoke")
@@ -123,8 +130,7 @@ def revoke(
     try:
         record = _with_tokens(data_dir, database_url, lambda svc, _: svc.revoke(token_id))
     except WorkyardError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        exit_with_error(exc.message)
     typer.echo(f"revoked {record.id} ({record.name})")
 
 

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Annotated
 
 import typer
 
-from workyard.cli.common import (
-    Column,
-    DataDirOption,
-    JsonOption,
-    LimitOption,
-    TokenOption,
-    UrlOption,
-    connect,
-    short_ts,
-    show_list,
-    show_object,
-)
+from workyard.cli.commands import Request, client_command
+from workyard.cli.common import LimitOption, short_ts
+from workyard.cli.printing import Card, Column, Listing, page_size
 from workyard.client import WorkItem
 
 __all__ = ["COLUMNS", "app"]
@@ -39,7 +29,7 @@ EnvArgument = Annotated[str, typer.Argument(metavar="ENV", help="Environment id 
 WorkArgument = Annotated[str, typer.Argument(metavar="WORK_ID", help="Work item id (work_…).")]
 
 
-@app.command("list")
+@client_command(app, "list")
 def list_(
     environment_id: EnvArgument,
     state: Annotated[
@@ -47,60 +37,32 @@ def list_(
         typer.Option(help="Comma-separated states: queued,starting,active,stopping,stopped."),
     ] = None,
     limit: LimitOption = 20,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+) -> Request:
     """List an environment's work items, oldest first."""
-    with connect(url, token, data_dir) as client:
-        pages = client.work.list_all(environment_id, state=state, limit=min(limit, 100))
-        items = list(itertools.islice(pages, limit))
-    show_list(items, COLUMNS, as_json)
+    return lambda client: Listing.take(
+        client.work.list_all(environment_id, state=state, limit=page_size(limit)), limit, COLUMNS
+    )
 
 
-@app.command("get")
-def get(
-    environment_id: EnvArgument,
-    work_id: WorkArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@client_command(app, "get")
+def get(environment_id: EnvArgument, work_id: WorkArgument) -> Request:
     """Show one work item as it is now."""
-    with connect(url, token, data_dir) as client:
-        item = client.work.retrieve(environment_id, work_id)
-    show_object(item, as_json)
+    return lambda client: Card(client.work.retrieve(environment_id, work_id))
 
 
-@app.command("stats")
-def stats(
-    environment_id: EnvArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+@client_command(app, "stats")
+def stats(environment_id: EnvArgument) -> Request:
     """Show the queue's depth, pending deliveries, oldest queued item and polling workers."""
-    with connect(url, token, data_dir) as client:
-        queue_stats = client.work.stats(environment_id)
-    show_object(queue_stats, as_json)
+    return lambda client: Card(client.work.stats(environment_id))
 
 
-@app.command("stop")
+@client_command(app, "stop")
 def stop(
     environment_id: EnvArgument,
     work_id: WorkArgument,
     force: Annotated[
         bool, typer.Option("--force", help="Stop at once instead of asking the worker to drain.")
     ] = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    data_dir: DataDirOption = None,
-    as_json: JsonOption = False,
-) -> None:
+) -> Request:
     """Stop a work item: gracefully (the worker drains, then confirms) or with --force."""
-    with connect(url, token, data_dir) as client:
-        item = client.work.stop(environment_id, work_id, force=force)
-    show_object(item, as_json)
+    return lambda client: Card(client.work.stop(environment_id, work_id, force=force))
