@@ -94,7 +94,7 @@ class EnvironmentQuery:
     def href(self, **changes: str | None) -> str:
         """This page's query string with ``changes`` (``None`` drops a value)."""
         values: dict[str, str | None] = {
-            "state": self.state if self.state != "all" else None,
+            "state": self.state,
             "holder": self.holder or None,
             "title": self.title or None,
             "status": self.status if self.status != "any" else None,
@@ -103,7 +103,7 @@ class EnvironmentQuery:
             "work": self.work,
         }
         values.update(changes)
-        return "?" + urlencode({k: v for k, v in values.items() if v})
+        return "?" + urlencode({k: v for k, v in values.items() if v})  # state always first
 
 
 @dataclass(frozen=True)
