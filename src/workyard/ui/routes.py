@@ -75,6 +75,7 @@ def _render(request: Request, name: str, code: int = 200, **values: Any) -> Resp
         "duration": text.duration,
         "event_text": lambda event: text.cut(text.event_text(event)),
         "now": now,
+        "when": lambda instant: text.relative(instant, now),
         "event_types": _EVENT_TYPES,
         "status_of": lambda s: wire.session_status(s.work_state) if isinstance(s, Session) else "",
         "filters": list(views.STATE_FILTERS),

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from workyard.clock import Instant, format_ts
 from workyard.domain.models import Event
 
-__all__ = ["TEXT_LIMIT", "cut", "duration", "event_text", "time_tag", "timestamp"]
+__all__ = ["TEXT_LIMIT", "cut", "duration", "event_text", "relative", "time_tag", "timestamp"]
 
 TEXT_LIMIT = 2048  # characters of one event's text on a page; the rest is behind a link
 _US = 1_000_000
@@ -38,6 +38,15 @@ def duration(start: Instant | None, end: Instant | None) -> str:
     if hours:
         return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def relative(instant: Instant | None, now: Instant) -> str:
+    """``12s ago`` for the past, ``in 48s`` for the future; ``""`` for none."""
+    if instant is None:
+        return ""
+    if instant > now:
+        return f"in {duration(now, instant)}"
+    return f"{duration(instant, now)} ago"
 
 
 def cut(text: str, limit: int = TEXT_LIMIT) -> tuple[str, bool]:
