@@ -13,8 +13,11 @@ import pytest
 from tests.conftest import create_environment, create_session
 from workyard.api.app import create_app
 from workyard.clock import ManualClock
+from workyard.domain.models import Session
 from workyard.service.container import Services
+from workyard.store.base import Insert
 from workyard.ui.text import TEXT_LIMIT
+from workyard.ui.views import SCAN_LIMIT
 
 UI = "http://testserver"
 MIB = 1024 * 1024
@@ -353,3 +356,28 @@ async def test_breadcrumbs_name_the_environment_and_the_session(
     assert re.search(
         r'<time datetime="2026-07-01T08:00:00\.\d{6}Z">2026-07-01 08:00:00 UTC</time>', page
     )
+
+
+async def test_a_search_looks_at_a_bounded_number_of_rows_and_offers_to_go_on(
+    ui: httpx.AsyncClient, client: httpx.AsyncClient, services: Services
+) -> None:
+    env = (await create_environment(client))["id"]
+    now = services.clock.now()
+    total = SCAN_LIMIT + 100
+    titles = {1: "needle old", total: "needle new"}
+    rows = [
+        Session(f"sess_{n:032x}", env, None, titles.get(n, f"hay {n}"), {}, None, None, now, now)
+        for n in range(1, total + 1)
+    ]
+    for start in range(0, total, 1000):
+        assert await services.store.commit([Insert(r) for r in rows[start : start + 1000]])
+    path = f"/ui/environments/{env}"
+    first = await _html(ui, f"{path}?title=needle")
+    assert _ids(first, "sessions") == [rows[-1].id]
+    assert "This search looked at the next 5,000 rows and stopped" in first
+    onwards = _link(first, "next", "sessions")
+    assert onwards is not None and "title=needle" in onwards
+    second = await _html(ui, path + onwards)
+    assert _ids(second, "sessions") == [rows[0].id]
+    assert "This search looked at" not in second.split('id="work"')[0]
+    assert _link(second, "next", "sessions") is None

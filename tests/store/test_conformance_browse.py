@@ -21,6 +21,7 @@ from workyard.domain.pagination import PageRequest
 from workyard.store.base import SessionFilter, SessionSearch, Store
 
 ALL = PageRequest(100)
+WIDE = 1000  # a scan limit no test world reaches
 TITLES = {
     1: "Fix the build",
     2: "fix THE docs",
@@ -64,7 +65,8 @@ async def _sessions(store: Store) -> tuple[str, str]:
 
 
 async def _found(store: Store, flt: SessionFilter, search: SessionSearch) -> list[int]:
-    rows = await store.search_sessions(flt, search, ALL)
+    rows, end = await store.search_sessions(flt, search, ALL, WIDE)
+    assert end is None
     return [int(s.id.split("_")[1], 16) for s in rows]
 
 
@@ -104,11 +106,13 @@ async def test_search_sessions_combines_with_the_filter(any_store: Store) -> Non
 async def test_search_sessions_pages_like_list_sessions(any_store: Store) -> None:
     a, _ = await _sessions(any_store)
     flt, search = SessionFilter(environment_id=a), SessionSearch(metadata=(("team", "core"),))
-    matching = sorted(s.id for s in await any_store.search_sessions(flt, search, ALL))
+    found, _ = await any_store.search_sessions(flt, search, ALL, WIDE)
+    matching = sorted(s.id for s in found)
     ordered = sorted(matching, reverse=True)
     for shape in page_shapes(matching):
-        rows = await any_store.search_sessions(flt, search, shape)
+        rows, end = await any_store.search_sessions(flt, search, shape, WIDE)
         assert [s.id for s in rows] == expected_window(ordered, shape, True), shape
+        assert end is None
 
 
 async def _held(store: Store) -> str:
@@ -130,7 +134,8 @@ async def test_list_work_held_by_a_worker(any_store: Store) -> None:
     a = await _held(any_store)
 
     async def held(worker: str, states: tuple[WorkState, ...] | None) -> list[int]:
-        rows = await any_store.list_work_held(a, worker, states, ALL)
+        rows, end = await any_store.list_work_held(a, worker, states, ALL, WIDE)
+        assert end is None
         return [int(w.id.split("_")[1], 16) for w in rows]
 
     assert await held("w1", None) == [1, 2, 4, 7]
@@ -142,10 +147,45 @@ async def test_list_work_held_by_a_worker(any_store: Store) -> None:
 
 async def test_list_work_held_pages_like_list_work(any_store: Store) -> None:
     a = await _held(any_store)
-    matching = [w.id for w in await any_store.list_work_held(a, "w1", None, ALL)]
+    found, _ = await any_store.list_work_held(a, "w1", None, ALL, WIDE)
+    matching = [w.id for w in found]
     for shape in page_shapes(matching):
-        rows = await any_store.list_work_held(a, "w1", None, shape)
+        rows, end = await any_store.list_work_held(a, "w1", None, shape, WIDE)
         assert [w.id for w in rows] == expected_window(matching, shape, False), shape
+        assert end is None
+
+
+async def test_a_bounded_search_stops_after_scan_rows_and_resumes_after_them(
+    any_store: Store,
+) -> None:
+    a, _ = await _sessions(any_store)
+    flt, search = SessionFilter(environment_id=a), SessionSearch(metadata=(("team", "core"),))
+    # newest first, env a holds sessions 8 (deleted) 6 5 4 3 2 1; team=core: 6, 2, 1
+    rows, end = await any_store.search_sessions(flt, search, PageRequest(5), 3)
+    assert [s.id for s in rows] == [ident("sess", 6)]  # looked at 8, 6 and 5 only
+    assert end == ident("sess", 5)
+    rows, end = await any_store.search_sessions(flt, search, PageRequest(5, end, "after"), 3)
+    assert [s.id for s in rows] == [ident("sess", 2)]  # 4, 3, 2
+    assert end == ident("sess", 2)
+    rows, end = await any_store.search_sessions(flt, search, PageRequest(5, end, "after"), 3)
+    assert ([s.id for s in rows], end) == ([ident("sess", 1)], None)  # the window ran out first
+    # backwards ("before" the anchor) the scan walks the other way, nearest the anchor first
+    back = PageRequest(5, ident("sess", 1), "before")
+    rows, end = await any_store.search_sessions(flt, search, back, 2)
+    assert ([s.id for s in rows], end) == ([ident("sess", 2)], ident("sess", 3))
+    # a full page found before the scan ends is an ordinary page
+    rows, end = await any_store.search_sessions(flt, SessionSearch(), PageRequest(1), 3)
+    assert [s.id for s in rows] == [ident("sess", 6), ident("sess", 5)] and end == ident("sess", 5)
+
+
+async def test_a_bounded_holder_filter_resumes_after_its_scan(any_store: Store) -> None:
+    a = await _held(any_store)
+    rows, end = await any_store.list_work_held(a, "w2", None, PageRequest(5), 2)
+    assert (rows, end) == ([], ident("work", 2))  # items 1 and 2 looked at: none is w2's
+    rows, end = await any_store.list_work_held(a, "w2", None, PageRequest(5, end, "after"), 2)
+    assert ([w.id for w in rows], end) == ([ident("work", 3)], ident("work", 4))
+    rows, end = await any_store.list_work_held(a, "w2", None, PageRequest(5, end, "after"), 9)
+    assert (rows, end) == ([], None)
 
 
 async def test_session_titles(any_store: Store) -> None:

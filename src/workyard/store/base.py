@@ -268,9 +268,11 @@ class Store(Protocol):
 
     # dashboard reads (each one a bounded keyset or limited scan)
     async def search_sessions(
-        self, flt: SessionFilter, search: SessionSearch, page: PageRequest
-    ) -> list[Session]:
-        """``list_sessions`` (newest first), narrowed by ``search``."""
+        self, flt: SessionFilter, search: SessionSearch, page: PageRequest, scan: int
+    ) -> tuple[list[Session], str | None]:
+        """``list_sessions`` (newest first) narrowed by ``search``, looking at no more than the
+        ``scan`` sessions of the page's window nearest its anchor. Returns the rows and, when
+        ``scan`` cut the search short, the last id looked at (a search may resume after it)."""
         ...
 
     async def list_work_held(
@@ -279,8 +281,10 @@ class Store(Protocol):
         worker_id: str,
         states: tuple[WorkState, ...] | None,
         page: PageRequest,
-    ) -> list[WorkItem]:
-        """``list_work`` narrowed to items delivered to or held by ``worker_id``."""
+        scan: int,
+    ) -> tuple[list[WorkItem], str | None]:
+        """``list_work`` narrowed to items delivered to or held by ``worker_id``, bounded like
+        ``search_sessions``."""
         ...
 
     async def session_titles(self, session_ids: Sequence[str]) -> dict[str, str | None]:

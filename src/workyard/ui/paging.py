@@ -19,6 +19,7 @@ class Links:
 
     previous: str | None
     next: str | None
+    cut: bool = False  # a bounded search stopped early: one of the links searches on
 
     @property
     def any(self) -> bool:
@@ -36,8 +37,20 @@ def request(cursor: str | None, prefix: str, limit: int) -> PageRequest:
     return PageRequest(limit, anchor, direction)
 
 
-def links(page: Page[T], asked: PageRequest, key: Callable[[T], str]) -> Links:
-    """Where the pages before and after ``page`` start, given the request that read it."""
+def links(
+    page: Page[T], asked: PageRequest, key: Callable[[T], str], scanned_to: str | None = None
+) -> Links:
+    """Where the pages before and after ``page`` start, given the request that read it.
+
+    ``scanned_to``: the last id a bounded search looked at when it stopped short of a full page;
+    the link onwards then resumes the search after it.
+    """
+    if scanned_to is not None and not page.has_more:
+        onwards = encode_cursor(asked.direction, scanned_to)
+        found = links(page, asked, key)
+        if asked.direction == "before":
+            return Links(onwards, found.next, cut=True)
+        return Links(found.previous, onwards, cut=True)
     if not page.data:
         return NO_LINKS
     if asked.direction == "before":

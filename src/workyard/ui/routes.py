@@ -80,6 +80,7 @@ def _render(request: Request, name: str, code: int = 200, **values: Any) -> Resp
         "status_of": lambda s: wire.session_status(s.work_state) if isinstance(s, Session) else "",
         "filters": list(views.STATE_FILTERS),
         "statuses": list(views.STATUS_FILTERS),
+        "scan_limit": views.SCAN_LIMIT,
         **values,
     }
     template = _templates.get_template(name)

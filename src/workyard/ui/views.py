@@ -22,6 +22,7 @@ from workyard.ui import charts, paging
 
 __all__ = [
     "PAGE_SIZE",
+    "SCAN_LIMIT",
     "STATE_FILTERS",
     "STATUS_FILTERS",
     "EnvironmentPage",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 PAGE_SIZE = 50
+SCAN_LIMIT = 5000  # rows a search looks at per page before it offers to search on
 _RUNNING = (WorkState.STARTING, WorkState.ACTIVE, WorkState.STOPPING)
 _COUNT_LIMIT = 100  # running items counted on a page; beyond it the page says "100+"
 _MAX_SEARCH = 256
@@ -205,9 +207,9 @@ async def _sessions(
     asked = paging.request(query.sessions, "sess", PAGE_SIZE)
     flt = SessionFilter(environment_id=env_id, states=STATUS_FILTERS[query.status])
     search = SessionSearch(title=query.title or None, metadata=query.metadata)
-    rows = await svc.store.search_sessions(flt, search, asked)
+    rows, scanned_to = await svc.store.search_sessions(flt, search, asked, SCAN_LIMIT)
     page = make_page(rows, asked, lambda s: s.id)
-    return page.data, paging.links(page, asked, lambda s: s.id)
+    return page.data, paging.links(page, asked, lambda s: s.id, scanned_to)
 
 
 async def _work(
@@ -215,12 +217,13 @@ async def _work(
 ) -> tuple[list[WorkItem], paging.Links, Mapping[str, str | None]]:
     asked = paging.request(query.work, "work", PAGE_SIZE)
     states = STATE_FILTERS[query.state]
+    scanned_to = None
     if query.holder:
-        page = await held_work(svc, principal, env_id, query.holder, states, asked)
+        page, scanned_to = await held_work(svc, principal, env_id, query.holder, states, asked)
     else:
         page = await svc.queue.list(principal, env_id, states, asked)
     titles = await svc.store.session_titles(sorted({w.session_id for w in page.data}))
-    return page.data, paging.links(page, asked, lambda w: w.id), titles
+    return page.data, paging.links(page, asked, lambda w: w.id, scanned_to), titles
 
 
 async def held_work(
@@ -230,11 +233,11 @@ async def held_work(
     worker_id: str,
     states: tuple[WorkState, ...] | None,
     asked: PageRequest,
-) -> Page[WorkItem]:
-    """A page of the items delivered to or held by ``worker_id``."""
+) -> tuple[Page[WorkItem], str | None]:
+    """A page of the items delivered to or held by ``worker_id`` (a bounded scan)."""
     await _checked(svc, principal, env_id)
-    rows = await svc.store.list_work_held(env_id, worker_id, states, asked)
-    return make_page(rows, asked, lambda w: w.id)
+    rows, scanned_to = await svc.store.list_work_held(env_id, worker_id, states, asked, SCAN_LIMIT)
+    return make_page(rows, asked, lambda w: w.id), scanned_to
 
 
 async def environment_page(

@@ -360,6 +360,7 @@ SELECT
 SELECT s.*, w.state AS work_state
 FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
 WHERE s.id < :hi::text AND s.id > :lo::text AND s.deleted_at IS NULL
+  AND s.id >= :scan_lo::text AND s.id <= :scan_hi::text
   AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
   AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
   AND (:include_archived::boolean OR s.archived_at IS NULL)
@@ -372,6 +373,7 @@ ORDER BY s.id DESC LIMIT :limit;
 SELECT s.*, w.state AS work_state
 FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
 WHERE s.id < :hi::text AND s.id > :lo::text AND s.deleted_at IS NULL
+  AND s.id >= :scan_lo::text AND s.id <= :scan_hi::text
   AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
   AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
   AND (:include_archived::boolean OR s.archived_at IS NULL)
@@ -383,6 +385,7 @@ ORDER BY s.id ASC LIMIT :limit;
 -- name: list_work_held_asc
 SELECT * FROM work_items
 WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+  AND id >= :scan_lo::text AND id <= :scan_hi::text
   AND (holder = :worker_id::text OR delivered_to = :worker_id::text)
   AND (:states::text[] IS NULL OR state = ANY(:states::text[]))
 ORDER BY environment_id ASC, id ASC LIMIT :limit;
@@ -390,6 +393,7 @@ ORDER BY environment_id ASC, id ASC LIMIT :limit;
 -- name: list_work_held_desc
 SELECT * FROM work_items
 WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+  AND id >= :scan_lo::text AND id <= :scan_hi::text
   AND (holder = :worker_id::text OR delivered_to = :worker_id::text)
   AND (:states::text[] IS NULL OR state = ANY(:states::text[]))
 ORDER BY environment_id DESC, id DESC LIMIT :limit;
@@ -415,3 +419,29 @@ ORDER BY environment_id DESC, acknowledged_at DESC LIMIT :limit;
 -- name: poller_times
 SELECT worker_id, last_poll_at FROM worker_polls
 WHERE environment_id = :environment_id AND last_poll_at > :since::bigint;
+
+-- The row ``offset`` rows into a search's window, where a bounded search stops scanning.
+
+-- name: session_scan_end_desc
+SELECT s.id FROM sessions s
+WHERE s.id < :hi::text AND s.id > :lo::text
+  AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
+ORDER BY s.id DESC LIMIT 1 OFFSET :offset;
+
+-- name: session_scan_end_asc
+SELECT s.id FROM sessions s
+WHERE s.id < :hi::text AND s.id > :lo::text
+  AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
+ORDER BY s.id ASC LIMIT 1 OFFSET :offset;
+
+-- name: work_scan_end_asc
+SELECT id FROM work_items
+WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+ORDER BY environment_id ASC, id ASC LIMIT 1 OFFSET :offset;
+
+-- name: work_scan_end_desc
+SELECT id FROM work_items
+WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+ORDER BY environment_id DESC, id DESC LIMIT 1 OFFSET :offset;
