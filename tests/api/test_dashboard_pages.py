@@ -310,6 +310,7 @@ async def test_a_page_of_one_mib_events_stays_small(
     event = await ui.get(full[-1])
     assert event.status_code == 200
     assert event.headers["content-type"].startswith("application/json")
+    assert event.headers["x-content-type-options"] == "nosniff"
     assert event.json()["content"] == [{"type": "text", "text": body}]
     partial = await ui.get(
         f"/ui/sessions/{session['id']}", headers={"x-workyard-partial": "status"}

@@ -209,7 +209,9 @@ async def session_event(request: Request, session_id: str, event_id: str) -> Res
         principal = await _principal(request)
     except _LoggedOut:
         return RedirectResponse(_LOGIN, status_code=303)
-    return await stream.full_event(_services(request), principal, session_id, event_id)
+    response = await stream.full_event(_services(request), principal, session_id, event_id)
+    response.headers.update(_HEADERS)
+    return response
 
 
 @router.get("/login")
