@@ -203,7 +203,6 @@ async def _checked(svc: Services, principal: Principal, env_id: str) -> None:
 async def _sessions(
     svc: Services, principal: Principal, env_id: str, query: EnvironmentQuery
 ) -> tuple[list[Session], paging.Links]:
-    await _checked(svc, principal, env_id)
     asked = paging.request(query.sessions, "sess", PAGE_SIZE)
     flt = SessionFilter(environment_id=env_id, states=STATUS_FILTERS[query.status])
     search = SessionSearch(title=query.title or None, metadata=query.metadata)
@@ -246,6 +245,7 @@ async def environment_page(
     env = await svc.environments.get(principal, env_id)
     if env.config.get("type") != "self_hosted":
         return EnvironmentPage(env, query)
+    await _checked(svc, principal, env_id)  # before the reads straight from the store
     stats, running = _NO_STATS, "0"
     if _wants(parts, "stats"):
         stats = await svc.queue.stats(principal, env_id)
