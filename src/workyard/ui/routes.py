@@ -73,7 +73,6 @@ def _render(request: Request, name: str, code: int = 200, **values: Any) -> Resp
         "timestamp": text.timestamp,
         "ts": text.time_tag,
         "duration": text.duration,
-        "event_text": lambda event: text.cut(text.event_text(event)),
         "now": now,
         "when": lambda instant: text.relative(instant, now),
         "event_types": _EVENT_TYPES,

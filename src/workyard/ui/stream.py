@@ -23,14 +23,14 @@ __all__ = ["event_card", "events", "full_event"]
 
 def event_card(event: Event) -> dict[str, Any]:
     """What the page draws of one event (its text cut to ``text.TEXT_LIMIT`` characters)."""
-    shown, cut = text.cut(text.event_text(event))
+    shown = text.card(event)
     return {
-        "id": event.id,
-        "type": event.type,
-        "time": text.timestamp(event.processed_at),
-        "text": shown,
-        "cut": cut,
-        "full": f"/ui/sessions/{event.session_id}/events/{event.id}",
+        "id": shown.id,
+        "type": shown.type,
+        "time": text.timestamp(shown.processed_at),
+        "text": shown.text,
+        "cut": shown.cut,
+        "full": shown.full,
     }
 
 

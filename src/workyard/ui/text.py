@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
@@ -10,7 +11,17 @@ from markupsafe import Markup
 from workyard.clock import Instant, format_ts
 from workyard.domain.models import Event
 
-__all__ = ["TEXT_LIMIT", "cut", "duration", "event_text", "relative", "time_tag", "timestamp"]
+__all__ = [
+    "TEXT_LIMIT",
+    "EventCard",
+    "card",
+    "cut",
+    "duration",
+    "event_text",
+    "relative",
+    "time_tag",
+    "timestamp",
+]
 
 TEXT_LIMIT = 2048  # characters of one event's text on a page; the rest is behind a link
 _US = 1_000_000
@@ -70,3 +81,25 @@ def event_text(event: Event) -> str:
     if event.type == "agent.tool_use":
         return f"{fields.get('name', '')} {json.dumps(fields.get('input'), ensure_ascii=False)}"
     return json.dumps(fields, ensure_ascii=False) if fields else ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventCard:
+    """What a page shows of one event: its text cut to ``TEXT_LIMIT`` characters."""
+
+    id: str
+    session_id: str
+    type: str
+    processed_at: Instant
+    text: str
+    cut: bool
+
+    @property
+    def full(self) -> str:
+        """Where the whole event is, as JSON."""
+        return f"/ui/sessions/{self.session_id}/events/{self.id}"
+
+
+def card(event: Event) -> EventCard:
+    shown, was_cut = cut(event_text(event))
+    return EventCard(event.id, event.session_id, event.type, event.processed_at, shown, was_cut)

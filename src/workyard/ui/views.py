@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from workyard.api import wire
-from workyard.domain.models import Environment, Event, Session, WorkItem, WorkState
+from workyard.domain.models import Environment, Session, WorkItem, WorkState
 from workyard.domain.pagination import Page, PageRequest, make_page
 from workyard.errors import InvalidRequestError
 from workyard.service.auth import Principal
@@ -19,6 +19,7 @@ from workyard.service.container import Services
 from workyard.service.queue import QueueStats
 from workyard.store.base import EnvironmentFilter, EventFilter, SessionFilter, SessionSearch
 from workyard.ui import charts, paging
+from workyard.ui.text import EventCard, card
 
 __all__ = [
     "PAGE_SIZE",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 PAGE_SIZE = 50
+_EVENT_BATCH = 10  # events read (whole) at a time for a session page
 SCAN_LIMIT = 5000  # rows a search looks at per page before it offers to search on
 _RUNNING = (WorkState.STARTING, WorkState.ACTIVE, WorkState.STOPPING)
 _COUNT_LIMIT = 100  # running items counted on a page; beyond it the page says "100+"
@@ -132,7 +134,7 @@ class SessionPage:
     environment: Environment
     status: str
     work: WorkItem | None
-    events: list[Event]
+    events: list[EventCard]
     older: str | None  # cursors of the neighbouring pages of events
     newer: str | None
 
@@ -277,8 +279,27 @@ async def session_page(
     if not _wants(parts, "events"):
         return SessionPage(session, environment, status, work, [], None, None)
     asked = paging.request(cursor, "evt", PAGE_SIZE)
-    latest = await svc.events.list_events(principal, session_id, EventFilter(), asked, True)
+    latest = await _cards(svc, principal, session_id, asked)
     found = paging.links(latest, asked, lambda e: e.id)  # newest first: "next" is older
     newer = found.previous if cursor else None
     # read newest first; shown oldest first
     return SessionPage(session, environment, status, work, latest.data[::-1], found.next, newer)
+
+
+async def _cards(
+    svc: Services, principal: Principal, session_id: str, asked: PageRequest
+) -> Page[EventCard]:
+    """A page of the session's events (newest first), read ``_EVENT_BATCH`` at a time and each
+    cut down at once: a page of huge events never holds more than a batch of them whole."""
+    want = asked.limit + 1
+    got: list[EventCard] = []  # nearest the anchor first
+    anchor, direction = asked.anchor, asked.direction
+    while len(got) < want:
+        step = PageRequest(min(_EVENT_BATCH, want - len(got)), anchor, direction)
+        batch = await svc.events.list_events(principal, session_id, EventFilter(), step, True)
+        rows = batch.data if direction == "after" else batch.data[::-1]
+        got += [card(e) for e in rows]
+        if not batch.has_more or not rows:
+            break
+        anchor = rows[-1].id
+    return make_page(got if direction == "after" else got[::-1], asked, lambda c: c.id)
