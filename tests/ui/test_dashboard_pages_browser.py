@@ -99,23 +99,28 @@ async def test_the_session_page_follows_new_events_without_reloading(
 def test_the_stream_resumes_after_the_last_event_id(server: ServerProcess, api: Api) -> None:
     env = api.environment("resume")
     session = api.session(env)
-    one, two = api.events(
-        session["id"],
-        {"type": "user.message", "content": "one"},
-        {"type": "user.message", "content": "two"},
+    sent = api.events(
+        session["id"], *({"type": "user.message", "content": f"n{n}"} for n in range(25))
     )
     with httpx.Client(base_url=server.url, timeout=10) as browser:
         assert browser.post("/ui/login", data={"token": server.token}).status_code == 303
         url = f"/ui/sessions/{session['id']}/events/stream"
-        with browser.stream("GET", url, headers={"last-event-id": one["id"]}) as response:
+        with browser.stream("GET", url, headers={"last-event-id": sent[0]["id"]}) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
-            frames = response.iter_lines()
-            lines = [next(frames) for _ in range(3)]
-    assert lines[0] == f"id: {two['id']}"
-    assert lines[1] == "event: user.message"
-    card = json.loads(lines[2].removeprefix("data: "))
-    assert card["text"] == "two" and card["cut"] is False
+            frames: list[list[str]] = [[]]
+            for line in response.iter_lines():
+                if line:
+                    frames[-1].append(line)
+                elif frames[-1]:
+                    if len(frames) == 24:
+                        break
+                    frames.append([])
+    assert [f[0] for f in frames] == [f"id: {e['id']}" for e in sent[1:]]  # in order, once each
+    assert {f[1] for f in frames} == {"event: user.message"}
+    cards = [json.loads(f[2].removeprefix("data: ")) for f in frames]
+    assert [c["text"] for c in cards] == [f"n{n}" for n in range(1, 25)]
+    assert not any(c["cut"] for c in cards)
 
 
 async def test_every_page_fits_a_420px_screen(

@@ -21,9 +21,15 @@ from workyard.ui import text
 __all__ = ["event_card", "events", "full_event"]
 
 
+_BATCH = 10  # events read whole at a time; each is cut down before the next batch is read
+_CARD = "card"
+
+
 def event_card(event: Event) -> dict[str, Any]:
     """What the page draws of one event (its text cut to ``text.TEXT_LIMIT`` characters)."""
-    shown = text.card(event)
+    shown = event.fields.get(_CARD)
+    if not isinstance(shown, text.EventCard):
+        shown = text.card(event)
     return {
         "id": shown.id,
         "type": shown.type,
@@ -45,8 +51,20 @@ async def events(
     sid = path_id("sess", session_id, "Session")
     await svc.sessions.get(principal, sid)
 
-    async def fetch(after_id: str | None, limit: int) -> Any:
-        return await svc.events.after(sid, after_id, limit)
+    async def fetch(after_id: str | None, limit: int) -> list[Event] | None:
+        """Up to ``limit`` events after ``after_id``, read ``_BATCH`` at a time and each kept only
+        as its card: catching up on a session of huge events never holds many of them whole."""
+        slim: list[Event] = []
+        while len(slim) < limit:
+            step = min(_BATCH, limit - len(slim))
+            batch = await svc.events.after(sid, after_id, step)
+            if batch is None:
+                return slim or None
+            slim += [_slim(e) for e in batch]
+            if len(batch) < step:
+                break
+            after_id = batch[-1].id
+        return slim
 
     response = EventStreamResponse(
         fetch=fetch,
@@ -59,6 +77,13 @@ async def events(
         credential=lambda: svc.tokens.watch(principal),
     )
     return request.app.state.metrics.queue.streams.track(response)  # type: ignore[no-any-return]
+
+
+def _slim(event: Event) -> Event:
+    """The event with its fields replaced by its card (what the stream writes of it)."""
+    return Event(
+        event.id, event.session_id, event.type, event.processed_at, {_CARD: text.card(event)}
+    )
 
 
 async def full_event(
