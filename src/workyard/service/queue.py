@@ -277,6 +277,17 @@ class WorkQueue:
             workers |= await self.store.recent_pollers(environment_id, now - _POLLERS_WINDOW_US)
         return len(workers)
 
+    async def pollers(self, principal: Principal, environment_id: str) -> dict[str, Instant]:
+        """Who polled in the ``workers_polling`` window, and when last (the dashboard)."""
+        await self._authorized_env(principal, environment_id)
+        since = self.clock.now() - _POLLERS_WINDOW_US
+        seen = {w: t for w, t in self._pollers.get(environment_id, {}).items() if t > since}
+        if self.store.replicated:
+            await self._flush_pollers()
+            for worker, at in (await self.store.poller_times(environment_id, since)).items():
+                seen[worker] = max(at, seen.get(worker, at))
+        return seen
+
     # poll --------------------------------------------------------------------------------------
     async def poll(
         self,

@@ -26,6 +26,7 @@ __all__ = [
     "Record",
     "Replace",
     "SessionFilter",
+    "SessionSearch",
     "Store",
     "StoreUnavailableError",
     "WorkChange",
@@ -95,6 +96,14 @@ class SessionFilter:
     created_gte: Instant | None = None
     created_lt: Instant | None = None
     created_lte: Instant | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSearch:
+    """What the dashboard finds sessions by, on top of a ``SessionFilter``."""
+
+    title: str | None = None  # a case-insensitive substring of the title
+    metadata: tuple[tuple[str, str], ...] = ()  # every pair must match exactly
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +266,48 @@ class Store(Protocol):
 
     async def recent_pollers(self, environment_id: str, since: Instant) -> set[str]: ...
     async def forget_pollers(self, before: Instant) -> None: ...
+
+    # dashboard reads (each one a bounded keyset or limited scan)
+    async def search_sessions(
+        self, flt: SessionFilter, search: SessionSearch, page: PageRequest, scan: int
+    ) -> tuple[list[Session], str | None]:
+        """``list_sessions`` (newest first) narrowed by ``search``, looking at no more than the
+        ``scan`` sessions of the page's window nearest its anchor. Returns the rows and, when
+        ``scan`` cut the search short, the last id looked at (a search may resume after it)."""
+        ...
+
+    async def list_work_held(
+        self,
+        environment_id: str,
+        worker_id: str,
+        states: tuple[WorkState, ...] | None,
+        page: PageRequest,
+        scan: int,
+    ) -> tuple[list[WorkItem], str | None]:
+        """``list_work`` narrowed to items delivered to or held by ``worker_id``, bounded like
+        ``search_sessions``."""
+        ...
+
+    async def session_titles(self, session_ids: Sequence[str]) -> dict[str, str | None]:
+        """The titles of these sessions (deleted ones and unknown ids are left out)."""
+        ...
+
+    async def get_event(self, session_id: str, event_id: str) -> Event | None: ...
+    async def finished_work(
+        self, environment_id: str, since: Instant, limit: int
+    ) -> list[WorkItem]:
+        """Up to ``limit`` items stopped at or after ``since``, latest first."""
+        ...
+
+    async def acknowledged_work(
+        self, environment_id: str, since: Instant, limit: int
+    ) -> list[WorkItem]:
+        """Up to ``limit`` items acknowledged at or after ``since``, latest first."""
+        ...
+
+    async def poller_times(self, environment_id: str, since: Instant) -> dict[str, Instant]:
+        """When each worker last polled, as other replicas recorded it (``record_pollers``)."""
+        ...
 
     # idempotency keys (a keyed request's first commit inserts its key: store/idempotency.py)
     async def get_idempotency(

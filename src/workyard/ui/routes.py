@@ -3,7 +3,9 @@
 Logging in with an admin or member API token opens a dashboard session (``ui/auth.py``); every
 page then reads through the same services, with the same permission checks, as the API (and the
 actions of ``ui/actions.py`` write through them). A request carrying ``X-Workyard-Partial: 1``
-gets only the page's content (the refresh).
+gets only the page's content; one naming fragments (``X-Workyard-Partial: stats,work``) gets just
+those, each in a ``<template data-part>`` (the refresh). The session page follows new events over
+SSE (``/ui/sessions/{id}/events/stream``).
 """
 
 from __future__ import annotations
@@ -20,17 +22,21 @@ from workyard.api import wire
 from workyard.api.inputs import path_id
 from workyard.api.router import Routes
 from workyard.clock import format_age
+from workyard.domain.events import USER_TYPES, WORKER_TYPES
 from workyard.domain.models import Session, TokenKind
 from workyard.errors import AuthenticationError, NotFoundError, WorkyardError
 from workyard.service.auth import Principal
 from workyard.service.container import Services
-from workyard.ui import auth, views
+from workyard.ui import auth, pages_work, stream, text, views
 
 __all__ = ["router"]
 
 router = Routes(prefix="/ui")
 
 _LOGIN = "/ui/login"
+_MAX_PARTS = 8
+_EVENT_TYPES = " ".join(sorted(USER_TYPES | WORKER_TYPES))
+_NOT_PARTS = frozenset({"title", "content"})
 _STATIC = {
     "ui.js": "text/javascript",
     "ui.css": "text/css",
@@ -64,7 +70,7 @@ def _render(request: Request, name: str, code: int = 200, **values: Any) -> Resp
     svc = _services(request)
     now = svc.clock.now()
     login: auth.Login | None = getattr(request.state, "login", None)
-    partial = request.headers.get("x-workyard-partial") == "1"
+    partial = bool(request.headers.get("x-workyard-partial"))
     flash = auth.read_flash(request, login) if login is not None and not partial else None
     context = {
         "logged_in": name != "login.html",
@@ -73,22 +79,50 @@ def _render(request: Request, name: str, code: int = 200, **values: Any) -> Resp
         "flash": flash,
         "actions": _actions.module,
         "ago": lambda instant: format_age(instant, now),
-        "timestamp": views.timestamp,
-        "event_text": views.event_text,
+        "timestamp": text.timestamp,
+        "ts": text.time_tag,
+        "duration": text.duration,
+        "now": now,
+        "when": lambda instant: text.relative(instant, now),
+        "event_types": _EVENT_TYPES,
         "status_of": lambda s: wire.session_status(s.work_state) if isinstance(s, Session) else "",
         "filters": list(views.STATE_FILTERS),
+        "statuses": list(views.STATUS_FILTERS),
+        "scan_limit": views.SCAN_LIMIT,
         **values,
     }
     template = _templates.get_template(name)
-    if partial:
-        block = template.blocks["content"](template.new_context(context))
-        html = "".join(block)
-    else:
+    parts = _parts(request)
+    if parts is None:
         html = template.render(context)
+    elif parts == frozenset({"1"}):
+        html = "".join(template.blocks["content"](template.new_context(context)))
+    else:
+        html = "".join(
+            f'<template data-part="{part}">'
+            + "".join(template.blocks[part](template.new_context(context)))
+            + "</template>"
+            for part in sorted(parts)
+            if part in template.blocks and part not in _NOT_PARTS
+        )
     response = HTMLResponse(html, status_code=code, headers=_HEADERS)
     if not partial and auth.FLASH_COOKIE in request.cookies:
         auth.delete_cookie(response, auth.FLASH_COOKIE)  # shown once
     return response
+
+
+def _parts(request: Request) -> frozenset[str] | None:
+    """The fragments a partial refresh asks for (``{"1"}``: the whole content), else ``None``."""
+    header = request.headers.get("x-workyard-partial")
+    if not header:
+        return None
+    return frozenset(p.strip() for p in header.split(",")[:_MAX_PARTS] if p.strip())
+
+
+def _wanted(request: Request) -> frozenset[str] | None:
+    """What a page's loader must read: everything, unless only some fragments are asked for."""
+    parts = _parts(request)
+    return None if parts is None or "1" in parts else parts
 
 
 async def _principal(request: Request) -> Principal:
@@ -117,28 +151,74 @@ async def _page(
 
 @router.get("")
 async def overview(request: Request) -> Response:
-    return await _page(request, "overview.html", views.overview)
+    cursor = request.query_params.get("page")
+
+    async def load(svc: Services, principal: Principal) -> views.Overview:
+        return await views.overview(svc, principal, cursor)
+
+    return await _page(request, "overview.html", load)
 
 
 @router.get("/environments/{environment_id}")
 async def environment(request: Request, environment_id: str) -> Response:
-    state = request.query_params.get("state", "all")
-    state = state if state in views.STATE_FILTERS else "all"
-
     async def load(svc: Services, principal: Principal) -> views.EnvironmentPage:
         env_id = path_id("env", environment_id, "Environment")
-        return await views.environment_page(svc, principal, env_id, state)
+        query = views.parse_environment_query(request.query_params)
+        return await views.environment_page(svc, principal, env_id, query, _wanted(request))
 
     return await _page(request, "environment.html", load)
 
 
+@router.get("/environments/{environment_id}/workers")
+async def workers(request: Request, environment_id: str) -> Response:
+    async def load(svc: Services, principal: Principal) -> pages_work.WorkersPage:
+        env_id = path_id("env", environment_id, "Environment")
+        return await pages_work.workers_page(svc, principal, env_id)
+
+    return await _page(request, "workers.html", load)
+
+
+@router.get("/environments/{environment_id}/work/{work_id}")
+async def work_item(request: Request, environment_id: str, work_id: str) -> Response:
+    async def load(svc: Services, principal: Principal) -> pages_work.WorkPage:
+        env_id = path_id("env", environment_id, "Environment")
+        item_id = path_id("work", work_id, "Work item")
+        return await pages_work.work_page(svc, principal, env_id, item_id)
+
+    return await _page(request, "work.html", load)
+
+
 @router.get("/sessions/{session_id}")
 async def session(request: Request, session_id: str) -> Response:
+    cursor = request.query_params.get("events")
+
     async def load(svc: Services, principal: Principal) -> views.SessionPage:
         sess_id = path_id("sess", session_id, "Session")
-        return await views.session_page(svc, principal, sess_id)
+        return await views.session_page(svc, principal, sess_id, cursor, _wanted(request))
 
     return await _page(request, "session.html", load)
+
+
+@router.get("/sessions/{session_id}/events/stream")
+async def session_stream(request: Request, session_id: str) -> Response:
+    """The session's new events for its page, over SSE, with the dashboard's login."""
+    try:
+        principal = await _principal(request)
+    except _LoggedOut:
+        return Response("Log in again.", status_code=401, headers=_HEADERS)
+    return await stream.events(request, _services(request), principal, session_id)
+
+
+@router.get("/sessions/{session_id}/events/{event_id}")
+async def session_event(request: Request, session_id: str, event_id: str) -> Response:
+    """One event in full, as the API writes it (the page shows long ones cut)."""
+    try:
+        principal = await _principal(request)
+    except _LoggedOut:
+        return RedirectResponse(_LOGIN, status_code=303)
+    response = await stream.full_event(_services(request), principal, session_id, event_id)
+    response.headers.update(_HEADERS)
+    return response
 
 
 @router.get("/login")

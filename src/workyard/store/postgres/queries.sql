@@ -372,3 +372,94 @@ DELETE FROM dashboard_sessions WHERE id_hash IN (
     SELECT id_hash FROM dashboard_sessions WHERE expires_at <= :expired_before
     ORDER BY expires_at LIMIT :limit
 );
+-- dashboard reads (migration 0007) --------------------------------------------------------------
+
+-- name: search_sessions_desc
+SELECT s.*, w.state AS work_state
+FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
+WHERE s.id < :hi::text AND s.id > :lo::text AND s.deleted_at IS NULL
+  AND s.id >= :scan_lo::text AND s.id <= :scan_hi::text
+  AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
+  AND (:include_archived::boolean OR s.archived_at IS NULL)
+  AND (:states::text[] IS NULL OR w.state = ANY(:states::text[]))
+  AND (:title_like::text IS NULL OR s.title ILIKE :title_like ESCAPE '\')
+  AND (:metadata::jsonb IS NULL OR s.metadata::jsonb @> :metadata::jsonb)
+ORDER BY s.id DESC LIMIT :limit;
+
+-- name: search_sessions_asc
+SELECT s.*, w.state AS work_state
+FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
+WHERE s.id < :hi::text AND s.id > :lo::text AND s.deleted_at IS NULL
+  AND s.id >= :scan_lo::text AND s.id <= :scan_hi::text
+  AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
+  AND (:include_archived::boolean OR s.archived_at IS NULL)
+  AND (:states::text[] IS NULL OR w.state = ANY(:states::text[]))
+  AND (:title_like::text IS NULL OR s.title ILIKE :title_like ESCAPE '\')
+  AND (:metadata::jsonb IS NULL OR s.metadata::jsonb @> :metadata::jsonb)
+ORDER BY s.id ASC LIMIT :limit;
+
+-- name: list_work_held_asc
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+  AND id >= :scan_lo::text AND id <= :scan_hi::text
+  AND (holder = :worker_id::text OR delivered_to = :worker_id::text)
+  AND (:states::text[] IS NULL OR state = ANY(:states::text[]))
+ORDER BY environment_id ASC, id ASC LIMIT :limit;
+
+-- name: list_work_held_desc
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+  AND id >= :scan_lo::text AND id <= :scan_hi::text
+  AND (holder = :worker_id::text OR delivered_to = :worker_id::text)
+  AND (:states::text[] IS NULL OR state = ANY(:states::text[]))
+ORDER BY environment_id DESC, id DESC LIMIT :limit;
+
+-- name: session_titles
+SELECT id, title FROM sessions WHERE id = ANY(:ids::text[]) AND deleted_at IS NULL;
+
+-- name: get_event
+SELECT * FROM events WHERE session_id = :session_id AND id = :id;
+
+-- name: finished_work
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND stopped_at IS NOT NULL
+  AND stopped_at >= :since::bigint
+ORDER BY environment_id DESC, stopped_at DESC LIMIT :limit;
+
+-- name: acknowledged_work
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND acknowledged_at IS NOT NULL
+  AND acknowledged_at >= :since::bigint
+ORDER BY environment_id DESC, acknowledged_at DESC LIMIT :limit;
+
+-- name: poller_times
+SELECT worker_id, last_poll_at FROM worker_polls
+WHERE environment_id = :environment_id AND last_poll_at > :since::bigint;
+
+-- The row ``offset`` rows into a search's window, where a bounded search stops scanning.
+
+-- name: session_scan_end_desc
+SELECT s.id FROM sessions s
+WHERE s.id < :hi::text AND s.id > :lo::text
+  AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
+ORDER BY s.id DESC LIMIT 1 OFFSET :offset;
+
+-- name: session_scan_end_asc
+SELECT s.id FROM sessions s
+WHERE s.id < :hi::text AND s.id > :lo::text
+  AND (:environment_id::text IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids::text[] IS NULL OR s.environment_id = ANY(:environment_ids::text[]))
+ORDER BY s.id ASC LIMIT 1 OFFSET :offset;
+
+-- name: work_scan_end_asc
+SELECT id FROM work_items
+WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+ORDER BY environment_id ASC, id ASC LIMIT 1 OFFSET :offset;
+
+-- name: work_scan_end_desc
+SELECT id FROM work_items
+WHERE environment_id = :environment_id AND id < :hi::text AND id > :lo::text
+ORDER BY environment_id DESC, id DESC LIMIT 1 OFFSET :offset;

@@ -121,3 +121,6 @@ END $$;
 
 CREATE TRIGGER tokens_changed AFTER INSERT OR UPDATE OR DELETE ON tokens
 FOR EACH ROW EXECUTE FUNCTION workyard_token_changed();
+
+CREATE INDEX work_by_stopped_at ON work_items (environment_id, stopped_at) WHERE stopped_at IS NOT NULL;
+CREATE INDEX work_by_acknowledged_at ON work_items (environment_id, acknowledged_at) WHERE acknowledged_at IS NOT NULL;

@@ -32,6 +32,7 @@ from workyard.store.base import (
     Write,
 )
 from workyard.store.idempotency import pending_claim
+from workyard.store.postgres.browse import PostgresBrowsing
 from workyard.store.postgres.dashboard import DashboardSessions
 from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_changes
 from workyard.store.postgres.idempotency import IdempotencyKeys
@@ -74,7 +75,7 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     session ``SET``s; transactions are always closed), so skip asyncpg's reset round trip."""
 
 
-class PostgresStore(IdempotencyKeys, DashboardSessions, PostgresPruning):
+class PostgresStore(IdempotencyKeys, DashboardSessions, PostgresPruning, PostgresBrowsing):
     """``Store`` on PostgreSQL ≥ 14."""
 
     replicated = True

@@ -323,3 +323,96 @@ DELETE FROM dashboard_sessions WHERE rowid IN (
     SELECT rowid FROM dashboard_sessions WHERE expires_at <= :expired_before
     ORDER BY expires_at LIMIT :limit
 );
+-- dashboard reads (migration 0007) --------------------------------------------------------------
+
+-- name: search_sessions_desc
+SELECT s.*, w.state AS work_state
+FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
+WHERE s.id < :hi AND s.id > :lo AND s.deleted_at IS NULL
+  AND s.id >= :scan_lo AND s.id <= :scan_hi
+  AND (:environment_id IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids IS NULL OR s.environment_id IN (SELECT value FROM json_each(:environment_ids)))
+  AND (:include_archived OR s.archived_at IS NULL)
+  AND (:states IS NULL OR w.state IN (SELECT value FROM json_each(:states)))
+  AND (:title_like IS NULL OR s.title LIKE :title_like ESCAPE '\')
+  AND (:metadata IS NULL OR NOT EXISTS (
+    SELECT 1 FROM json_each(:metadata) want WHERE NOT EXISTS (
+      SELECT 1 FROM json_each(s.metadata) have
+      WHERE have.key = want.key AND have.value = want.value)))
+ORDER BY s.id DESC LIMIT :limit;
+
+-- name: search_sessions_asc
+SELECT s.*, w.state AS work_state
+FROM sessions s LEFT JOIN work_items w ON w.id = s.work_id
+WHERE s.id < :hi AND s.id > :lo AND s.deleted_at IS NULL
+  AND s.id >= :scan_lo AND s.id <= :scan_hi
+  AND (:environment_id IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids IS NULL OR s.environment_id IN (SELECT value FROM json_each(:environment_ids)))
+  AND (:include_archived OR s.archived_at IS NULL)
+  AND (:states IS NULL OR w.state IN (SELECT value FROM json_each(:states)))
+  AND (:title_like IS NULL OR s.title LIKE :title_like ESCAPE '\')
+  AND (:metadata IS NULL OR NOT EXISTS (
+    SELECT 1 FROM json_each(:metadata) want WHERE NOT EXISTS (
+      SELECT 1 FROM json_each(s.metadata) have
+      WHERE have.key = want.key AND have.value = want.value)))
+ORDER BY s.id ASC LIMIT :limit;
+
+-- name: list_work_held_asc
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND id < :hi AND id > :lo
+  AND id >= :scan_lo AND id <= :scan_hi
+  AND (holder = :worker_id OR delivered_to = :worker_id)
+  AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
+ORDER BY environment_id ASC, id ASC LIMIT :limit;
+
+-- name: list_work_held_desc
+SELECT * FROM work_items
+WHERE environment_id = :environment_id AND id < :hi AND id > :lo
+  AND id >= :scan_lo AND id <= :scan_hi
+  AND (holder = :worker_id OR delivered_to = :worker_id)
+  AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
+ORDER BY environment_id DESC, id DESC LIMIT :limit;
+
+-- name: session_titles
+SELECT id, title FROM sessions
+WHERE id IN (SELECT value FROM json_each(:ids)) AND deleted_at IS NULL;
+
+-- name: get_event
+SELECT * FROM events WHERE session_id = :session_id AND id = :id;
+
+-- name: finished_work
+SELECT * FROM work_items INDEXED BY work_by_stopped_at
+WHERE environment_id = :environment_id AND stopped_at IS NOT NULL AND stopped_at >= :since
+ORDER BY environment_id DESC, stopped_at DESC LIMIT :limit;
+
+-- name: acknowledged_work
+SELECT * FROM work_items INDEXED BY work_by_acknowledged_at
+WHERE environment_id = :environment_id AND acknowledged_at IS NOT NULL
+  AND acknowledged_at >= :since
+ORDER BY environment_id DESC, acknowledged_at DESC LIMIT :limit;
+
+-- The row ``offset`` rows into a search's window, where a bounded search stops scanning.
+
+-- name: session_scan_end_desc
+SELECT s.id FROM sessions s
+WHERE s.id < :hi AND s.id > :lo
+  AND (:environment_id IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids IS NULL OR s.environment_id IN (SELECT value FROM json_each(:environment_ids)))
+ORDER BY s.id DESC LIMIT 1 OFFSET :offset;
+
+-- name: session_scan_end_asc
+SELECT s.id FROM sessions s
+WHERE s.id < :hi AND s.id > :lo
+  AND (:environment_id IS NULL OR s.environment_id = :environment_id)
+  AND (:environment_ids IS NULL OR s.environment_id IN (SELECT value FROM json_each(:environment_ids)))
+ORDER BY s.id ASC LIMIT 1 OFFSET :offset;
+
+-- name: work_scan_end_asc
+SELECT id FROM work_items
+WHERE environment_id = :environment_id AND id < :hi AND id > :lo
+ORDER BY environment_id ASC, id ASC LIMIT 1 OFFSET :offset;
+
+-- name: work_scan_end_desc
+SELECT id FROM work_items
+WHERE environment_id = :environment_id AND id < :hi AND id > :lo
+ORDER BY environment_id DESC, id DESC LIMIT 1 OFFSET :offset;

@@ -98,3 +98,5 @@ CREATE TABLE dashboard_sessions (
 );
 
 CREATE INDEX dashboard_sessions_by_expiry ON dashboard_sessions (expires_at);
+CREATE INDEX work_by_stopped_at ON work_items (environment_id, stopped_at) WHERE stopped_at IS NOT NULL;
+CREATE INDEX work_by_acknowledged_at ON work_items (environment_id, acknowledged_at) WHERE acknowledged_at IS NOT NULL;

@@ -39,6 +39,7 @@ from workyard.store.base import (
 from workyard.store.idempotency import IdempotencyClaim, pending_claim
 from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
+from workyard.store.sqlite.browse import SqliteBrowsing
 from workyard.store.sqlite.cache import WorkCache
 from workyard.store.sqlite.checkpoint import Checkpointer
 from workyard.store.sqlite.dashboard import DashboardSessions
@@ -73,7 +74,7 @@ class _Guarded:
         return self._conn
 
 
-class SqliteStore(IdempotencyKeys, DashboardSessions):
+class SqliteStore(IdempotencyKeys, DashboardSessions, SqliteBrowsing):
     """``Store`` on a single SQLite file."""
 
     replicated = False
