@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.dashboard_support import login
 from tests.conftest import create_environment, create_session
 from workyard.api.app import create_app
 from workyard.clock import ManualClock
@@ -29,7 +30,7 @@ async def ui(services: Services, admin_token: str) -> AsyncIterator[httpx.AsyncC
     app = create_app(services, manage_lifecycle=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=UI, timeout=30) as c:
-        response = await c.post("/ui/login", data={"token": admin_token})
+        response = await login(c, admin_token)
         assert response.status_code == 303
         yield c
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from tests.api.dashboard_support import csrf_of
 from tests.e2e.conftest import ServerProcess
 from tests.ui.conftest import Api
 from tests.ui.test_dashboard_browser import login, mark_document, still_same_document
@@ -103,7 +104,10 @@ def test_the_stream_resumes_after_the_last_event_id(server: ServerProcess, api: 
         session["id"], *({"type": "user.message", "content": f"n{n}"} for n in range(25))
     )
     with httpx.Client(base_url=server.url, timeout=10) as browser:
-        assert browser.post("/ui/login", data={"token": server.token}).status_code == 303
+        form = browser.get("/ui/login")
+        data = {"token": server.token, "csrf": csrf_of(form.text)}
+        login = browser.post("/ui/login", data=data, headers={"origin": server.url.rstrip("/")})
+        assert login.status_code == 303
         url = f"/ui/sessions/{session['id']}/events/stream"
         with browser.stream("GET", url, headers={"last-event-id": sent[0]["id"]}) as response:
             assert response.status_code == 200
