@@ -172,10 +172,18 @@ class Store(Protocol):
     """
 
     replicated: bool
+    caches_work: bool  # ``get_work`` answers exactly from memory what this server wrote or read
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> None: ...
+    def data_version(self) -> int | None:
+        """A number that moves whenever rows may have changed without this server being told,
+        so in-process caches must be dropped; ``None`` while that cannot be known (nothing may
+        be cached then). SQLite: ``PRAGMA data_version`` (another process committed).
+        PostgreSQL: the change feed's generation (it moves at every resync), ``None`` while the
+        store is not following its feed or the feed is down."""
+        ...
 
     async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
         """Apply all writes in one transaction; ``False`` (nothing applied) on a version miss.

@@ -77,6 +77,7 @@ class PostgresStore(IdempotencyKeys, PostgresPruning):
     """``Store`` on PostgreSQL ≥ 14."""
 
     replicated = True
+    caches_work = False  # ``cached_work`` holds hints only: other replicas write too
 
     def __init__(
         self, url: str, *, pool_size: int = 8, schema: str | None = None, origin: str | None = None
@@ -158,6 +159,11 @@ class PostgresStore(IdempotencyKeys, PostgresPruning):
                 yield conn
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"PostgreSQL is unavailable: {exc}") from exc
+
+    def data_version(self) -> int | None:
+        """The change feed's generation: it moves at every resync (the feed may have missed
+        changes); ``None`` while not following or while the feed is down."""
+        return None if self._follower is None else self._follower.generation
 
     async def ping(self) -> None:
         async with self._conn() as conn:

@@ -76,6 +76,7 @@ class SqliteStore(IdempotencyKeys):
     """``Store`` on a single SQLite file."""
 
     replicated = False
+    caches_work = True
 
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
@@ -115,7 +116,8 @@ class SqliteStore(IdempotencyKeys):
 
     def data_version(self) -> int:
         """``PRAGMA data_version`` of this store's connection: it moves only when another
-        connection (another process: CLI commands, ``workyard db`` tools) commits to the file."""
+        connection (another process: CLI commands, ``workyard db`` tools) commits to the file.
+        Read once per request (``cache.py``): the work cache reuses it until the next loop turn."""
         return self._work_cache.data_version()
 
     async def ping(self) -> None:
@@ -147,9 +149,11 @@ class SqliteStore(IdempotencyKeys):
         claim = pending_claim(writes)
         work: list[dict[str, Any]] = []  # the work rows written, as the database now holds them
         if len(writes) == 1 and claim is None:  # one statement is its own transaction
-            if not self._apply(db, writes[0], work):
-                return False
-        elif not self._transaction(db, writes, work, claim):
+            applied = self._apply(db, writes[0], work)
+        else:
+            applied = self._transaction(db, writes, work, claim)
+        if not applied:
+            cache.missed()
             return False
         if claim is not None:
             claim.written = True
