@@ -28,6 +28,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workyard.api.middleware import envelope_bytes, request_id_of
+from workyard.api.routes.common import authenticate_scope
 from workyard.domain.limits import MAX_IDEMPOTENCY_KEY_LENGTH
 from workyard.errors import InvalidRequestError, OverloadedError, WorkyardError
 from workyard.service.container import Services
@@ -81,9 +82,9 @@ class IdempotencyMiddleware:
             await _send_error(scope, send, _unavailable())
 
     async def _token_id(self, scope: Scope) -> str | None:
-        authorization = _header(scope, b"authorization")
+        """The caller's token id; the route reuses this authentication (once per request)."""
         try:
-            principal = await self.services.tokens.authenticate(authorization)
+            principal = await authenticate_scope(scope, self.services.tokens)
         except (WorkyardError, StoreUnavailableError):
             return None
         return principal.token_id
