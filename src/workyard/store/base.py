@@ -215,6 +215,18 @@ class Store(Protocol):
     async def list_events(
         self, session_id: str, flt: EventFilter, page: PageRequest, descending: bool
     ) -> list[Event]: ...
+    async def list_event_page(
+        self,
+        session_id: str,
+        flt: EventFilter,
+        page: PageRequest,
+        descending: bool,
+        max_bytes: int,
+    ) -> tuple[list[Event], bool]:
+        """``list_events`` cut short where the stored bodies (in scan order: nearest the anchor
+        first; the first row always) would total more than ``max_bytes``: the rows kept, in list
+        order, and whether the budget cut any off (their bodies are never loaded)."""
+        ...
 
     # work
     async def get_work(self, work_id: str) -> WorkItem | None: ...

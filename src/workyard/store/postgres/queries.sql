@@ -273,6 +273,50 @@ WHERE session_id = :session_id AND id < :hi::text AND id > :lo::text
   AND (:created_lte::bigint IS NULL OR processed_at <= :created_lte)
 ORDER BY session_id DESC, id DESC LIMIT :limit;
 
+-- name: list_events_page_asc
+-- A page of events whose bodies total at most :max_bytes (the first row always): rows past the
+-- budget come back with a NULL body, so the page knows it was cut short (docs/api.md).
+SELECT e.id, e.session_id, e.type, e.processed_at, CASE WHEN s.keep THEN e.body END AS body
+FROM (
+  SELECT id, (ROW_NUMBER() OVER w = 1 OR SUM(size) OVER w <= :max_bytes::bigint) AS keep
+  FROM (
+    SELECT id, octet_length(body) AS size FROM events
+    WHERE session_id = :session_id AND id < :hi::text AND id > :lo::text
+      AND (:types::text[] IS NULL OR type = ANY(:types::text[]))
+      AND (:created_gt::bigint IS NULL OR processed_at > :created_gt)
+      AND (:created_gte::bigint IS NULL OR processed_at >= :created_gte)
+      AND (:created_lt::bigint IS NULL OR processed_at < :created_lt)
+      AND (:created_lte::bigint IS NULL OR processed_at <= :created_lte)
+    ORDER BY session_id ASC, id ASC
+    LIMIT :limit
+  ) AS scan
+  WINDOW w AS (ORDER BY id ASC ROWS UNBOUNDED PRECEDING)
+) AS s
+JOIN events e ON e.id = s.id
+ORDER BY e.id ASC;
+
+-- name: list_events_page_desc
+-- A page of events whose bodies total at most :max_bytes (the first row always): rows past the
+-- budget come back with a NULL body, so the page knows it was cut short (docs/api.md).
+SELECT e.id, e.session_id, e.type, e.processed_at, CASE WHEN s.keep THEN e.body END AS body
+FROM (
+  SELECT id, (ROW_NUMBER() OVER w = 1 OR SUM(size) OVER w <= :max_bytes::bigint) AS keep
+  FROM (
+    SELECT id, octet_length(body) AS size FROM events
+    WHERE session_id = :session_id AND id < :hi::text AND id > :lo::text
+      AND (:types::text[] IS NULL OR type = ANY(:types::text[]))
+      AND (:created_gt::bigint IS NULL OR processed_at > :created_gt)
+      AND (:created_gte::bigint IS NULL OR processed_at >= :created_gte)
+      AND (:created_lt::bigint IS NULL OR processed_at < :created_lt)
+      AND (:created_lte::bigint IS NULL OR processed_at <= :created_lte)
+    ORDER BY session_id DESC, id DESC
+    LIMIT :limit
+  ) AS scan
+  WINDOW w AS (ORDER BY id DESC ROWS UNBOUNDED PRECEDING)
+) AS s
+JOIN events e ON e.id = s.id
+ORDER BY e.id DESC;
+
 -- name: insert_event
 INSERT INTO events (id, session_id, type, processed_at, body)
 VALUES (:id, :session_id, :type, :processed_at, :body);

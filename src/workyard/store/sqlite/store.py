@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workyard.clock import Instant
-from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
+from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import (
@@ -24,7 +24,6 @@ from workyard.store.base import (
     ChangeFeed,
     Delete,
     EnvironmentFilter,
-    EventFilter,
     Insert,
     PurgeEvents,
     QueueSnapshotRow,
@@ -41,6 +40,7 @@ from workyard.store.routing import DELETE, EXPORT, INSERT, PARAMS, REPLACE
 from workyard.store.sql import load_queries
 from workyard.store.sqlite.cache import WorkCache
 from workyard.store.sqlite.checkpoint import Checkpointer
+from workyard.store.sqlite.events import EventReads
 from workyard.store.sqlite.idempotency import IdempotencyKeys
 from workyard.store.sqlite.migrate import migrate
 from workyard.store.window import merge_scans, window
@@ -72,7 +72,7 @@ class _Guarded:
         return self._conn
 
 
-class SqliteStore(IdempotencyKeys):
+class SqliteStore(IdempotencyKeys, EventReads):
     """``Store`` on a single SQLite file."""
 
     replicated = False
@@ -260,26 +260,6 @@ class SqliteStore(IdempotencyKeys):
             else json.dumps(flt.environment_ids),
             include_archived=flt.include_archived,
             states=states,
-            created_gt=flt.created_gt,
-            created_gte=flt.created_gte,
-            created_lt=flt.created_lt,
-            created_lte=flt.created_lte,
-        )
-        return rows[::-1] if w.reverse else rows
-
-    # events ----------------------------------------------------------------------------------
-    async def list_events(
-        self, session_id: str, flt: EventFilter, page: PageRequest, descending: bool
-    ) -> list[Event]:
-        w = window(page, descending=descending)
-        rows = self._all(
-            "list_events_desc" if w.scan_descending else "list_events_asc",
-            codec.event_from_row,
-            session_id=session_id,
-            lo=w.lo,
-            hi=w.hi,
-            limit=w.limit,
-            types=None if flt.types is None else json.dumps(flt.types),
             created_gt=flt.created_gt,
             created_gte=flt.created_gte,
             created_lt=flt.created_lt,
