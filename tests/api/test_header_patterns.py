@@ -51,7 +51,7 @@ async def test_the_worker_id_pattern_is_the_servers_check(
     accepted: list[str] = []
     for value in _values(MAX_WORKER_ID_LENGTH):
         raw = value.encode("latin-1")
-        response = await client.get(work_path(env_id, "", "/poll"), headers={"Worker-ID": raw})
+        response = await client.get(work_path(env_id, "", "/poll"), headers={b"Worker-ID": raw})
         assert response.status_code in (200, 400), response.text
         if response.status_code == 400:
             assert response.json()["error"]["param"] == "Worker-ID"
@@ -72,7 +72,7 @@ async def test_the_idempotency_key_pattern_is_the_servers_check(
         response = await client.post(
             "/environments",
             json={"name": "e", "config": {"type": "self_hosted"}},
-            headers={"Idempotency-Key": value.encode("latin-1")},
+            headers={b"Idempotency-Key": value.encode("latin-1")},
         )
         assert response.status_code in (201, 400), response.text
         if response.status_code == 400:
