@@ -9,7 +9,7 @@ from typing import Protocol
 from workyard.clock import Instant
 from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
-from workyard.store.idempotency import IdempotencyClaim, StoredResponse
+from workyard.store.idempotency import IdempotencyClaim, IdempotencyRow, StoredResponse
 
 __all__ = [
     "PRUNE_END",
@@ -290,6 +290,14 @@ class Store(Protocol):
 
     async def prune_idempotency(self, expired_before: Instant, limit: int) -> int:
         """Delete up to ``limit`` expired keys; return how many."""
+        ...
+
+    async def export_idempotency(self, after: tuple[str, str], limit: int) -> list[IdempotencyRow]:
+        """Up to ``limit`` key rows after ``(token_id, key)``, in that order (``db copy``)."""
+        ...
+
+    async def import_idempotency(self, rows: Sequence[IdempotencyRow]) -> None:
+        """Insert whole key rows, in one transaction (``db copy``)."""
         ...
 
     # retention (small batches over id ranges; each call is its own short transaction)

@@ -187,7 +187,8 @@ SELECT (SELECT COUNT(*) FROM tokens) AS tokens,
        (SELECT COUNT(*) FROM environments) AS environments,
        (SELECT COUNT(*) FROM sessions) AS sessions,
        (SELECT COUNT(*) FROM work_items) AS work_items,
-       (SELECT COUNT(*) FROM events) AS events;
+       (SELECT COUNT(*) FROM events) AS events,
+       (SELECT COUNT(*) FROM idempotency_keys) AS idempotency_keys;
 
 -- name: clear_events
 DELETE FROM events;
@@ -203,6 +204,9 @@ DELETE FROM environments;
 
 -- name: clear_tokens
 DELETE FROM tokens;
+
+-- name: clear_idempotency_keys
+DELETE FROM idempotency_keys;
 
 -- name: list_events_asc
 SELECT * FROM events
@@ -301,6 +305,14 @@ DELETE FROM idempotency_keys WHERE rowid IN (
     SELECT rowid FROM idempotency_keys WHERE created_at <= :expired_before
     ORDER BY created_at LIMIT :limit
 );
+
+-- name: export_idempotency_keys
+SELECT * FROM idempotency_keys WHERE (token_id, key) > (:token_id, :key)
+ORDER BY token_id, key LIMIT :limit;
+
+-- name: insert_idempotency_key
+INSERT INTO idempotency_keys (token_id, key, request_hash, status, body, created_at)
+VALUES (:token_id, :key, :request_hash, :status, :body, :created_at);
 
 -- name: prune_scan_work
 SELECT id FROM work_items WHERE id > :after ORDER BY id LIMIT 1 OFFSET :offset;

@@ -334,7 +334,7 @@ class SqliteStore(IdempotencyKeys, EventReads):
         db.execute("BEGIN IMMEDIATE")
         try:
             names = ("clear_events", "clear_work", "clear_sessions", "clear_environments")
-            for name in (*names, "clear_tokens"):
+            for name in (*names, "clear_tokens", "clear_idempotency_keys"):
                 db.execute(Q[name])
         except BaseException:
             db.execute("ROLLBACK")
