@@ -37,6 +37,7 @@ from workyard.service.credentials import (
 )
 from workyard.service.keeper import IndexKeeper
 from workyard.store import Insert, Replace, Store, WorkChange
+from workyard.store.base import ALL_TOKENS
 
 __all__ = [
     "ItemScope",
@@ -319,7 +320,10 @@ class TokenService:
         self._tokens.entries.clear()  # negative entries have no id: token changes are rare
         self._token_gen += 1
         self._signal()
-        if any(self.watches.watched(t) for t in token_ids):
+        if ALL_TOKENS in token_ids:  # TRUNCATE tokens: every watched token may be gone
+            if len(self.watches):
+                self.watches.recheck(None)
+        elif any(self.watches.watched(t) for t in token_ids):
             self.watches.recheck(token_ids)
 
     def _work_changed(self, changes: Sequence[WorkChange]) -> None:

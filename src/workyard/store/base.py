@@ -12,6 +12,7 @@ from workyard.domain.pagination import PageRequest
 from workyard.store.idempotency import IdempotencyClaim, IdempotencyRow, StoredResponse
 
 __all__ = [
+    "ALL_TOKENS",
     "PRUNE_END",
     "ChangeFeed",
     "Delete",
@@ -33,6 +34,7 @@ __all__ = [
 
 Record = Environment | Session | WorkItem | TokenRecord | Event
 PRUNE_END = "~"  # sorts after every id: "scan to the end of the table"
+ALL_TOKENS = "*"  # in ``ChangeFeed.tokens``: every token may have changed (``TRUNCATE tokens``)
 
 
 class StoreUnavailableError(Exception):
@@ -147,7 +149,8 @@ class ChangeFeed(Protocol):
     def changes(self, changes: Sequence[WorkChange], own: bool) -> None: ...
     def lost(self) -> None: ...
     def tokens(self, token_ids: Sequence[str]) -> None:
-        """These tokens were created, changed (revoked) or deleted (by anyone)."""
+        """These tokens were created, changed (revoked) or deleted (by anyone); ``ALL_TOKENS``
+        among them: any token may have (the table was truncated)."""
         ...
 
     def events(self, session_ids: Sequence[str]) -> None:
