@@ -1,8 +1,9 @@
 """Shared pieces of the hot-path benchmarks: servers as child processes, their CPU, a raw client.
 
 A server's CPU is read from ``/proc/<pid>/stat`` (user + system time of all its threads). The load
-runs in a forked child process on uvloop with a minimal HTTP/1.1 keep-alive client (an
-``asyncio.Protocol``), so the client costs little and does not share the server's interpreter.
+runs in a forked child process on uvloop with the minimal HTTP/1.1 keep-alive client of
+``_http.py`` (an ``asyncio.Protocol``), so the client costs little and does not share the server's
+interpreter.
 """
 
 from __future__ import annotations
@@ -23,11 +24,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "Client",
     "Server",
-    "connect",
     "measure",
-    "request_bytes",
     "run_bare_server",
     "start_server",
 ]
@@ -99,67 +97,6 @@ def run_bare_server() -> None:
     print(f"bare listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(uvicorn.Server(config).serve(sockets=[sock]))
-
-
-class Client(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection; one request in flight at a time."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
-        self._transport: asyncio.Transport | None = None
-        self.requests = 0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]  # uvloop's is no asyncio.Transport
-
-    def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        end = buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = bytes(buffer[:end]).lower()
-        at = head.find(b"content-length:")
-        length = 0
-        if at >= 0:
-            line_end = head.find(b"\r\n", at)
-            length = int(head[at + 15 : line_end if line_end >= 0 else len(head)])
-        if len(buffer) < end + 4 + length:
-            return
-        body = bytes(buffer[end + 4 : end + 4 + length])
-        del buffer[: end + 4 + length]
-        assert self._waiter is not None
-        self._waiter.set_result((int(head[9:12]), body))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(ConnectionError("server closed the connection"))
-
-    async def request(self, data: bytes) -> tuple[int, bytes]:
-        assert self._transport is not None
-        self._waiter = asyncio.get_running_loop().create_future()
-        self._transport.write(data)
-        result = await self._waiter
-        self.requests += 1
-        return result
-
-
-async def connect(host: str, port: int) -> Client:
-    loop = asyncio.get_running_loop()
-    transport, client = await loop.create_connection(Client, host, port)
-    transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return client
-
-
-def request_bytes(
-    method: str, path: str, token: str = "", body: bytes = b"", headers: str = ""
-) -> bytes:
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    return (
-        f"{method} {path} HTTP/1.1\r\nHost: bench\r\n{auth}{headers}"
-        f"Content-Length: {len(body)}\r\nContent-Type: application/json\r\n\r\n"
-    ).encode() + body
 
 
 Load = Callable[[Callable[[], None]], Coroutine[Any, Any, Any]]

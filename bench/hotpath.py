@@ -32,14 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _floor import (
-    Server,
-    connect,
-    measure,
-    request_bytes,
-    run_bare_server,
-    start_server,
-)
+from _floor import Server, measure, run_bare_server, start_server
+from _http import connect, request_bytes
 
 _SRC = Path(__file__).resolve().parents[1] / "src"
 _API = "/api/v1/cloud"

@@ -7,7 +7,7 @@
 Creates the sessions, then ``--workers`` concurrent keep-alive connections each loop
 poll → ack → heartbeat (NO_HEARTBEAT) → stop → stop until the queue is empty, and prints sessions
 created per second, lifecycles per second and requests per second. It speaks HTTP/1.1 over raw
-asyncio streams: Python HTTP clients would be the bottleneck, not the server.
+asyncio streams (``_http.py``): Python HTTP clients would be the bottleneck, not the server.
 ``--idempotency-keys`` sends a fresh ``Idempotency-Key`` with every POST, as the SDK does.
 """
 
@@ -15,45 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import sys
 import time
-import uuid
-from typing import Any
-from urllib.parse import urlsplit
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection sending JSON requests."""
-
-    def __init__(self, host: str, port: int, token: str, keyed: bool = False) -> None:
-        self.host, self.port, self.token, self.keyed = host, port, token, keyed
-        self.requests = 0
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def call(self, method: str, path: str, body: Any = None, worker: str = "") -> Any:
-        payload = b"" if body is None else json.dumps(body).encode()
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
-            f"Authorization: Bearer {self.token}\r\nContent-Length: {len(payload)}\r\n"
-            + (f"Worker-ID: {worker}\r\n" if worker else "")
-            + (f"Idempotency-Key: {uuid.uuid4()}\r\n" if self.keyed and method == "POST" else "")
-            + "Content-Type: application/json\r\n\r\n"
-        )
-        self.writer.write(head.encode() + payload)
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        data = await self.reader.readexactly(length)
-        self.requests += 1
-        status = int(status_line.split()[1])
-        if status >= 400:
-            raise RuntimeError(f"{method} {path} → {status}: {data[:200]!r}")
-        return json.loads(data) if data else None
+from _http import Connection
 
 
 async def create_sessions(conns: list[Connection], env: str, count: int) -> None:
@@ -81,9 +49,7 @@ async def work(conn: Connection, env: str, name: str) -> int:
 
 
 async def main(url: str, token: str, sessions: int, workers: int, keyed: bool) -> None:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    conns = [Connection(host, port, token, keyed) for _ in range(workers)]
+    conns = [Connection(url, token, keyed) for _ in range(workers)]
     await asyncio.gather(*(c.open() for c in conns))
     env = await conns[0].call(
         "POST", "/api/v1/cloud/environments", {"name": "bench", "config": {"type": "self_hosted"}}

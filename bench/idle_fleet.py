@@ -35,7 +35,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _http import Connection
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -79,41 +82,6 @@ def start_server(src: Path, data_dir: Path) -> Server:
         time.sleep(0.05)  # waiting for the child to bind its port
     proc.kill()
     raise RuntimeError(log.read_text())
-
-
-# a minimal keep-alive HTTP/1.1 client ----------------------------------------------------------
-class Connection:
-    def __init__(self, url: str, token: str) -> None:
-        parts = urlsplit(url)
-        self.host, self.port, self.token = parts.hostname or "127.0.0.1", parts.port or 80, token
-
-    async def open(self) -> Connection:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        return self
-
-    async def call(self, method: str, path: str, body: Any = None, worker: str = "") -> Any:
-        payload = b"" if body is None else json.dumps(body).encode()
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
-            f"Authorization: Bearer {self.token}\r\nContent-Length: {len(payload)}\r\n"
-            + (f"Worker-ID: {worker}\r\n" if worker else "")
-            + "Content-Type: application/json\r\n\r\n"
-        )
-        self.writer.write(head.encode() + payload)
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        data = await self.reader.readexactly(length)
-        status = int(status_line.split()[1])
-        if status >= 400:
-            raise RuntimeError(f"{method} {path} → {status}: {data[:200]!r}")
-        return json.loads(data) if data else None
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 async def environment(conn: Connection) -> str:

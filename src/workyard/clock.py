@@ -96,10 +96,23 @@ def format_age(instant: Instant | None, now: Instant) -> str:
 
 
 def format_ts(instant: Instant) -> str:
-    """RFC 3339, UTC, exactly six fractional digits and ``Z``."""
+    """RFC 3339, UTC, exactly six fractional digits and ``Z``.
+
+    The whole-second part is remembered (a response's timestamps, and the next requests', mostly
+    share their second): a dict look-up instead of a ``datetime`` and a ``strftime`` each time.
+    """
     seconds, micros = divmod(instant, _US)
-    dt = datetime.fromtimestamp(seconds, tz=UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{micros:06d}Z"
+    head = _SECOND_HEADS.get(seconds)
+    if head is None:
+        if len(_SECOND_HEADS) >= _SECOND_HEADS_LIMIT:
+            _SECOND_HEADS.clear()
+        head = f"{datetime.fromtimestamp(seconds, tz=UTC):%Y-%m-%dT%H:%M:%S}."
+        _SECOND_HEADS[seconds] = head
+    return f"{head}{micros:06d}Z"
+
+
+_SECOND_HEADS: dict[int, str] = {}  # whole seconds → "YYYY-MM-DDTHH:MM:SS."
+_SECOND_HEADS_LIMIT = 4096
 
 
 def parse_ts(text: str) -> Instant:

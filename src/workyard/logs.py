@@ -111,7 +111,15 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 def _timestamp(created: float) -> str:
     whole = int(created)
     millis = int((created - whole) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    global _head
+    second, head = _head  # one tuple: threads never see a second with another second's text
+    if whole != second:  # lines mostly share their second: format it once per second
+        head = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _head = (whole, head)
+    return f"{head}.{millis:03d}Z"
+
+
+_head: tuple[int, str] = (-1, "")
 
 
 class JsonFormatter(logging.Formatter):

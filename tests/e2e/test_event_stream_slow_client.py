@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.sse_support import api_client, append, new_session, raw_stream_request, start
@@ -85,7 +86,14 @@ def test_a_client_that_stops_reading_is_bounded_and_dropped(tmp_path: Path) -> N
             assert len(received) < appended / 2, "a dropped client got the whole log"
             body = received.split(b"\r\n\r\n", 1)[1]
             ids = [line[4:].decode() for line in body.split(b"\n") if line.startswith(b"id: ")]
-            listed = http.get(f"/sessions/{sid}/events", params={"limit": 100}).json()["data"]
+            listed: list[dict[str, Any]] = []
+            params: dict[str, Any] = {"limit": 100}
+            while True:  # ~41 MiB of events: pages are cut at 8 MiB (docs/api.md), so follow them
+                page = http.get(f"/sessions/{sid}/events", params=params).json()
+                listed += page["data"]
+                if not page["has_more"]:
+                    break
+                params = {"limit": 100, "page": page["next_page"]}
             assert len(listed) == EVENTS + 1
             # What did arrive is a gap-free prefix of the log.
             assert ids == [e["id"] for e in listed][: len(ids)] and len(ids) >= 1

@@ -102,8 +102,15 @@ async def _describe(conn: asyncpg.Connection, schema: str) -> dict[str, list[tup
         " ORDER BY 1, 2, 3",
         schema,
     )
+    every_trigger = await conn.fetch(  # TRUNCATE triggers too (information_schema omits them)
+        "SELECT cl.relname, t.tgname, pg_get_triggerdef(t.oid) AS def FROM pg_trigger t"
+        " JOIN pg_class cl ON cl.oid = t.tgrelid JOIN pg_namespace ns ON ns.oid = cl.relnamespace"
+        " WHERE ns.nspname = $1 AND NOT t.tgisinternal ORDER BY 1, 2",
+        schema,
+    )
     return {
         "triggers": [(*tuple(r)[:4], neutral(r["action_statement"])) for r in triggers],
+        "every_trigger": [(r["relname"], r["tgname"], neutral(r["def"])) for r in every_trigger],
         "columns": [tuple(r) for r in columns],
         "indexes": [(r["tablename"], r["indexname"], neutral(r["indexdef"])) for r in indexes],
         "constraints": [(r["relname"], r["contype"], neutral(r["def"])) for r in constraints],
@@ -127,6 +134,7 @@ async def test_schema_sql_equals_what_the_migrations_build(pg_schema: str) -> No
     assert len(built["columns"]) > 40 and len(built["indexes"]) >= 8
     assert ("work_items", "work_queued") in [(t, n) for t, n, _ in built["indexes"]]
     assert {t[1] for t in built["triggers"]} == {"tokens_changed"}
+    assert {t[1] for t in built["every_trigger"]} == {"tokens_changed", "tokens_truncated"}
 
 
 # query plans -------------------------------------------------------------------------------------

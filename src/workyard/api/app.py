@@ -45,6 +45,7 @@ UNTIMED_ROUTES = frozenset(
     {"/environments/{environment_id}/work/poll", "/sessions/{session_id}/events/stream"}
 )
 _PLAIN_CALL = Response.__call__
+_MATCH = "workyard.match"  # scope key: the request's route, matched once
 
 
 def create_app(services: Services, *, manage_lifecycle: bool = True) -> WorkyardApp:
@@ -119,6 +120,7 @@ class WorkyardApp:
             scope["route_template"] = scope["route_label"] = UNMATCHED
         else:
             scope["route_template"], scope["route_label"] = match[0].path, match[0].label
+        scope[_MATCH] = match
         status = [500]
         try:
             if length > self._max_body:
@@ -134,8 +136,9 @@ class WorkyardApp:
             self._finish(scope, status[0], started)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The route as an ASGI app, for the idempotency wrapper (its body is already counted)."""
-        match = self._table.match(scope["method"], scope["path"])
+        """The route as an ASGI app, for the idempotency wrapper (its body is already counted;
+        its route was matched in :meth:`_http`)."""
+        match: Match | None = scope[_MATCH]
         response = await self._respond(scope, receive, scope["state"]["request_id"], match, False)
         await self._send(scope, receive, send, response, None)
 

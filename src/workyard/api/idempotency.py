@@ -28,7 +28,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workyard.api.middleware import envelope_bytes, request_id_of
-from workyard.domain.limits import MAX_IDEMPOTENCY_KEY_LENGTH
+from workyard.api.routes.common import authenticate_scope
+from workyard.domain.limits import MAX_IDEMPOTENCY_KEY_LENGTH, PRINTABLE
 from workyard.errors import InvalidRequestError, OverloadedError, WorkyardError
 from workyard.service.container import Services
 from workyard.store import StoreUnavailableError
@@ -43,7 +44,7 @@ __all__ = ["KEY_TTL_US", "IdempotencyMiddleware", "is_keyed"]
 
 KEY_TTL_US = 24 * 3600 * 1_000_000
 PARAM = "Idempotency-Key"
-_KEY_RE = re.compile(rf"^[\x20-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}\Z")
+_KEY_RE = re.compile(rf"^{PRINTABLE}{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}\Z")
 _PREFIX = "/api/v1/cloud/"
 _WAIT_SECONDS = 5.0
 _PRUNE_EVERY_US = 60 * 1_000_000
@@ -81,9 +82,9 @@ class IdempotencyMiddleware:
             await _send_error(scope, send, _unavailable())
 
     async def _token_id(self, scope: Scope) -> str | None:
-        authorization = _header(scope, b"authorization")
+        """The caller's token id; the route reuses this authentication (once per request)."""
         try:
-            principal = await self.services.tokens.authenticate(authorization)
+            principal = await authenticate_scope(scope, self.services.tokens)
         except (WorkyardError, StoreUnavailableError):
             return None
         return principal.token_id

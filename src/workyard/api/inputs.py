@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from workyard.clock import Instant, parse_ts
-from workyard.domain.limits import MAX_WORKER_ID_LENGTH, clip
+from workyard.domain.limits import MAX_WORKER_ID_LENGTH, PRINTABLE, clip
 from workyard.errors import InvalidRequestError, NotFoundError
 from workyard.ids import is_id
 
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 _INT_RE = re.compile(r"^-?[0-9]+\Z")
-_WORKER_ID_RE = re.compile(rf"^[\x20-\x7e]{{1,{MAX_WORKER_ID_LENGTH}}}\Z")
+_WORKER_ID_RE = re.compile(rf"^{PRINTABLE}{{1,{MAX_WORKER_ID_LENGTH}}}\Z")
 _MISSING = object()
 
 

@@ -46,7 +46,7 @@ _WORKER_ID: Schema = {
         "type": "string",
         "minLength": 1,
         "maxLength": lim.MAX_WORKER_ID_LENGTH,
-        "pattern": "^[\\x21-\\x7e]+$",
+        "pattern": f"^{lim.PRINTABLE}+$",
     },
 }
 _IDEMPOTENCY_KEY: Schema = {
@@ -59,7 +59,7 @@ _IDEMPOTENCY_KEY: Schema = {
         "type": "string",
         "minLength": 1,
         "maxLength": lim.MAX_IDEMPOTENCY_KEY_LENGTH,
-        "pattern": "^[\\x20-\\x7e]+$",
+        "pattern": f"^{lim.PRINTABLE}+$",
     },
 }
 _PAGING = [

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_EVENTS_PER_REQUEST",
     "MAX_EVENTS_REQUEST_BYTES",
     "MAX_EVENT_BYTES",
+    "MAX_EVENT_PAGE_BYTES",
     "MAX_HOSTS",
     "MAX_HOST_LENGTH",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
@@ -29,6 +30,7 @@ __all__ = [
     "MAX_SETUP_SCRIPT_BYTES",
     "MAX_TITLE_LENGTH",
     "MAX_WORKER_ID_LENGTH",
+    "PRINTABLE",
     "QUOTE_LENGTH",
     "clip",
     "json_size_within",
@@ -58,8 +60,12 @@ MAX_METADATA_VALUE_LENGTH = 512
 MAX_EVENTS_PER_REQUEST = 100
 MAX_EVENT_BYTES = 2 * 1024 * 1024
 MAX_EVENTS_REQUEST_BYTES = 16 * 1024 * 1024
+# a page of listed events: their stored JSON together (the first event always fits)
+MAX_EVENT_PAGE_BYTES = 8 * 1024 * 1024
 
-# headers
+# headers: "printable characters" (spec/work.md) are printable ASCII, space to tilde (C's isprint);
+# one regex character class, read by the server's checks and written into the OpenAPI document
+PRINTABLE = r"[\x20-\x7e]"
 MAX_WORKER_ID_LENGTH = 128
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 

@@ -107,12 +107,19 @@ def _anchor(name: str, value: str, prefix: str) -> str:
     return value
 
 
-def make_page(rows: Sequence[T], request: PageRequest, key: Callable[[T], str]) -> Page[T]:
+def make_page(
+    rows: Sequence[T], request: PageRequest, key: Callable[[T], str], cut: bool = False
+) -> Page[T]:
     """Assemble a page from up to ``limit + 1`` rows already in list order.
 
     For ``before`` requests the store returns the rows nearest the anchor, in list order, with the
-    probe row (if any) first.
+    probe row (if any) first. ``cut``: a byte budget ended the rows early (there is more, and no
+    probe row among them); the page continues from the last row kept.
     """
+    if cut and rows:
+        data = list(rows)
+        anchor = key(data[0]) if request.direction == "before" else key(data[-1])
+        return Page(data=data, has_more=True, next_page=encode_cursor(request.direction, anchor))
     more = len(rows) > request.limit
     if request.direction == "before":
         data = list(rows[1:] if more else rows)

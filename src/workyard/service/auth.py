@@ -2,11 +2,14 @@
 
 Lookups are cached, and the cache is exact, never merely short-lived: it is dropped whenever a
 credential may have changed. Changes made by this server drop it at once; SQLite writes by another
-process (the ``workyard token`` CLI) are seen through ``PRAGMA data_version`` on every request;
-PostgreSQL changes by any replica or the CLI arrive through the change feed (a trigger notifies on
-every token change; work-item changes are on the feed already), and while the feed is down the
-cache is not used at all. Token expiry follows the wall clock (``wall``), never the emulator clock;
-work-item leases follow the queue's clock like every other lease rule.
+process (the ``workyard token`` CLI) are seen through ``Store.data_version`` (``PRAGMA
+data_version``, asked once per request); PostgreSQL changes by any replica or the CLI arrive
+through the change feed (a trigger notifies on every token change; work-item changes are on the
+feed already), and while the feed is down (``data_version`` is ``None``) the cache is not used at
+all. Work items are cached once: a store whose ``get_work`` answers exactly from memory (SQLite)
+is simply asked; only for a replicated store does this service keep its own item cache, dropped
+item by item from the feed. Token expiry follows the wall clock (``wall``), never the emulator
+clock; work-item leases follow the queue's clock like every other lease rule.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
@@ -34,6 +37,7 @@ from workyard.service.credentials import (
 )
 from workyard.service.keeper import IndexKeeper
 from workyard.store import Insert, Replace, Store, WorkChange
+from workyard.store.base import ALL_TOKENS
 
 __all__ = [
     "ItemScope",
@@ -187,16 +191,16 @@ class TokenService:
         self._store = store
         self._clock = clock
         self.wall: Clock = wall if wall is not None else SystemClock()
-        self._keeper = keeper
         self._tokens: _Cache[TokenRecord | None] = _Cache(cache_seconds)
         self._items: _Cache[WorkItem] = _Cache(cache_seconds)
         self._token_gen = 0
         self._item_gen = 0
         self._changed = asyncio.Event()
-        version: Callable[[], int] | None = getattr(store, "data_version", None)
-        self._version = version if callable(version) else None
+        self._own_items = not store.caches_work  # else the store's get_work is the cache
         self._seen_version: int | None = None
-        self.watches = Watches(self._alive, self.wall, self._notice if self._version else None)
+        # external writes to a single-node store are only seen by asking: ask while watching
+        poll = None if store.replicated else self._notice
+        self.watches = Watches(self._alive, self.wall, poll)
         if keeper is not None:
             keeper.on_tokens = self._tokens_changed
             keeper.on_work = self._work_changed
@@ -305,7 +309,7 @@ class TokenService:
         if parsed is None:
             raise AuthenticationError()
         work_id, digest = parsed
-        trusted = self._fresh()
+        trusted = self._fresh() and self._own_items
         gen = self._item_gen
         _, item = self._items.get(work_id) if trusted else (False, None)
         now = self._clock.now()
@@ -321,16 +325,16 @@ class TokenService:
         return Principal(work_id, TokenKind.WORKER, (item.environment_id,), item=scope, checked=gen)
 
     def _fresh(self) -> bool:
-        """Whether cached lookups may answer now; notices writes by other processes (SQLite)."""
-        if self._version is not None:
-            version = self._version()
-            if version != self._seen_version:
-                if self._seen_version is not None:
-                    self._external_change()
-                self._seen_version = version
-            return True
-        keeper = self._keeper
-        return keeper is not None and keeper.replicated and keeper.ready
+        """Whether cached lookups may answer now; notices changes made behind this server's back
+        (another process wrote to SQLite; the change feed resynced)."""
+        version = self._store.data_version()
+        if version is None:
+            return False
+        if version != self._seen_version:
+            if self._seen_version is not None:
+                self._external_change()
+            self._seen_version = version
+        return True
 
     def _notice(self) -> None:
         self._fresh()
@@ -340,14 +344,19 @@ class TokenService:
         self._tokens.entries.clear()  # negative entries have no id: token changes are rare
         self._token_gen += 1
         self._signal()
-        if any(self.watches.watched(t) for t in token_ids):
+        if ALL_TOKENS in token_ids:  # TRUNCATE tokens: every watched token may be gone
+            if len(self.watches):
+                self.watches.recheck(None)
+        elif any(self.watches.watched(t) for t in token_ids):
             self.watches.recheck(token_ids)
 
     def _work_changed(self, changes: Sequence[WorkChange]) -> None:
         hit = [c.id for c in changes if self._items.entries.pop(c.id, None) is not None]
         watched = [c.id for c in changes if self.watches.watched(c.id)]
-        if hit or watched:
+        if hit or watched or (changes and not self._own_items):
+            # (without an item cache of our own, any change may concern a credential just used)
             self._item_gen += 1
+        if hit or watched:
             self._signal()
         if watched:
             self.watches.recheck(watched)
@@ -363,6 +372,8 @@ class TokenService:
             self.watches.recheck(None)
 
     def _resync(self) -> None:
+        """The feed (re)started: anything may have changed meanwhile; the generation moved."""
+        self._seen_version = self._store.data_version()
         self._external_change()
 
     def _signal(self) -> None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 
 from workyard.domain.events import WORKER_TYPES, EventDraft
+from workyard.domain.limits import MAX_EVENT_PAGE_BYTES
 from workyard.domain.models import Event, Session, WorkItem, WorkState
 from workyard.domain.pagination import Page, PageRequest, make_page
 from workyard.errors import InvalidRequestError, OverloadedError, PermissionDeniedError
@@ -37,6 +38,7 @@ class EventService:
         self._store = queue.store
         self._clock = queue.clock
         self.hub = Notifier()
+        self.page_bytes = MAX_EVENT_PAGE_BYTES  # a listed page's stored event JSON, at most
         self._locks = KeyedLocks()
         queue.keeper.on_events = self._appended_elsewhere
         queue.keeper.on_reset = self.hub.notify_all
@@ -105,8 +107,10 @@ class EventService:
         descending: bool,
     ) -> Page[Event]:
         await self._sessions.get(principal, session_id)
-        rows = await self._store.list_events(session_id, flt, page, descending)
-        return make_page(rows, page, lambda e: e.id)
+        rows, cut = await self._store.list_event_page(
+            session_id, flt, page, descending, self.page_bytes
+        )
+        return make_page(rows, page, lambda e: e.id, cut)
 
     async def after(self, session_id: str, after_id: str | None, limit: int) -> list[Event] | None:
         """Events after ``after_id`` in order, or ``None`` once the session is gone (streams)."""

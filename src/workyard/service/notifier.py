@@ -1,4 +1,8 @@
-"""Wake-ups for blocked polls: one event per environment, swapped on every notification."""
+"""Wake-ups for event streams: one event per session, swapped on every notification.
+
+(Background loops sleep on :class:`workyard.service.wakeup.Wakeup` instead; blocked polls on
+:class:`workyard.service.waiters.Waiters`.)
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ __all__ = ["Notifier"]
 
 
 class Notifier:
-    """``event(env)`` before checking; ``notify(env)`` after a write that may make work deliverable.
+    """``event(key)`` before checking; ``notify(key)`` after a write that may concern the waiters.
 
     Taking the event *before* the check means a notification that lands between the check and the
     wait is never lost.
@@ -32,13 +36,3 @@ class Notifier:
         events, self._events = self._events, {}
         for ev in events.values():
             ev.set()
-
-    @staticmethod
-    async def wait(event: asyncio.Event, seconds: float | None) -> None:
-        """Wait for ``event`` for at most ``seconds`` (``None``: until it is set)."""
-        if seconds is not None and seconds <= 0:
-            return
-        try:
-            await asyncio.wait_for(event.wait(), seconds)
-        except TimeoutError:
-            return

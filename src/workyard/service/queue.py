@@ -16,9 +16,9 @@ from workyard.domain.pagination import Page, PageRequest, make_page
 from workyard.errors import InvalidRequestError, NotFoundError, OverloadedError, WorkyardError
 from workyard.service.auth import Principal
 from workyard.service.keeper import IndexKeeper
-from workyard.service.notifier import Notifier
 from workyard.service.readiness import ReadinessIndex
 from workyard.service.waiters import Waiters, Wake
+from workyard.service.wakeup import Wakeup
 from workyard.store import Replace, Store, WorkChange, Write, idempotency
 
 __all__ = ["QueueStats", "WorkQueue"]
@@ -49,7 +49,7 @@ class WorkQueue:
         self.default_ttl = default_ttl
         self.index = ReadinessIndex()
         self.waiters = Waiters(self._eligible, self._ready_due)
-        self._sweep_wake = asyncio.Event()
+        self._sweep_wake = Wakeup()
         self.keeper = IndexKeeper(
             self.index, self.waiters, self._sweep_wake.set, replicated=store.replicated
         )
@@ -122,7 +122,7 @@ class WorkQueue:
             delay = None if deadline is None else self.clock.real_delay(deadline)
             if not self.keeper.ready:  # replicated and the feed is down: check now and then
                 delay = 1.0 if delay is None else min(delay, 1.0)
-            await Notifier.wait(self._sweep_wake, delay)
+            await self._sweep_wake.sleep(delay)
 
     # environments (cached: their type never changes) -------------------------------------------
     def forget_environment(self, environment_id: str) -> None:

@@ -13,7 +13,7 @@ import logging
 import time
 
 from workyard.clock import Clock, Instant
-from workyard.service.notifier import Notifier
+from workyard.service.wakeup import Wakeup
 from workyard.store import Store
 from workyard.store.base import PRUNE_END
 
@@ -40,9 +40,8 @@ class Retention:
         self.idle = idle
         self._since = time.perf_counter()
         self.passes = 0
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         clock.on_advance(self._wake.set)
 
     def cutoff(self, days: float | None = None) -> Instant:
@@ -95,21 +94,17 @@ class Retention:
 
     def start(self) -> None:
         if self.days > 0 and self._task is None:
-            self._stopping = False
             self._task = asyncio.create_task(self._loop(), name="workyard-retention")
 
     async def stop(self) -> None:
         if self._task is not None:
-            # The flag too: Python 3.11's wait_for can swallow a cancel that races a wake-up.
-            self._stopping = True
-            self._wake.set()
-            self._task.cancel()
+            self._task.cancel()  # reaches the task even if a wake-up lands in the same turn
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
 
     async def _loop(self) -> None:
-        while not self._stopping:
+        while True:
             self._wake.clear()
             try:
                 counts = await self.prune(self.cutoff())
@@ -119,4 +114,4 @@ class Retention:
                 if any(counts.values()):
                     log.info("retention pruned %s", counts)
             self.passes += 1
-            await Notifier.wait(self._wake, _PASS_INTERVAL_SECONDS)
+            await self._wake.sleep(_PASS_INTERVAL_SECONDS)

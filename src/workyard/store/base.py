@@ -10,9 +10,10 @@ from workyard.clock import Instant
 from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
 from workyard.store.dashboard import DashboardSession
-from workyard.store.idempotency import IdempotencyClaim, StoredResponse
+from workyard.store.idempotency import IdempotencyClaim, IdempotencyRow, StoredResponse
 
 __all__ = [
+    "ALL_TOKENS",
     "PRUNE_END",
     "ChangeFeed",
     "Delete",
@@ -35,6 +36,7 @@ __all__ = [
 
 Record = Environment | Session | WorkItem | TokenRecord | Event
 PRUNE_END = "~"  # sorts after every id: "scan to the end of the table"
+ALL_TOKENS = "*"  # in ``ChangeFeed.tokens``: every token may have changed (``TRUNCATE tokens``)
 
 
 class StoreUnavailableError(Exception):
@@ -157,7 +159,8 @@ class ChangeFeed(Protocol):
     def changes(self, changes: Sequence[WorkChange], own: bool) -> None: ...
     def lost(self) -> None: ...
     def tokens(self, token_ids: Sequence[str]) -> None:
-        """These tokens were created, changed (revoked) or deleted (by anyone)."""
+        """These tokens were created, changed (revoked) or deleted (by anyone); ``ALL_TOKENS``
+        among them: any token may have (the table was truncated)."""
         ...
 
     def events(self, session_ids: Sequence[str]) -> None:
@@ -182,10 +185,18 @@ class Store(Protocol):
     """
 
     replicated: bool
+    caches_work: bool  # ``get_work`` answers exactly from memory what this server wrote or read
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> None: ...
+    def data_version(self) -> int | None:
+        """A number that moves whenever rows may have changed without this server being told,
+        so in-process caches must be dropped; ``None`` while that cannot be known (nothing may
+        be cached then). SQLite: ``PRAGMA data_version`` (another process committed).
+        PostgreSQL: the change feed's generation (it moves at every resync), ``None`` while the
+        store is not following its feed or the feed is down."""
+        ...
 
     async def commit(self, writes: Sequence[Write], changes: Sequence[WorkChange] = ()) -> bool:
         """Apply all writes in one transaction; ``False`` (nothing applied) on a version miss.
@@ -217,6 +228,18 @@ class Store(Protocol):
     async def list_events(
         self, session_id: str, flt: EventFilter, page: PageRequest, descending: bool
     ) -> list[Event]: ...
+    async def list_event_page(
+        self,
+        session_id: str,
+        flt: EventFilter,
+        page: PageRequest,
+        descending: bool,
+        max_bytes: int,
+    ) -> tuple[list[Event], bool]:
+        """``list_events`` cut short where the stored bodies (in scan order: nearest the anchor
+        first; the first row always) would total more than ``max_bytes``: the rows kept, in list
+        order, and whether the budget cut any off (their bodies are never loaded)."""
+        ...
 
     # work
     async def get_work(self, work_id: str) -> WorkItem | None: ...
@@ -336,6 +359,14 @@ class Store(Protocol):
 
     async def prune_dashboard_sessions(self, expired_before: Instant, limit: int) -> int:
         """Delete up to ``limit`` sessions that expired at or before ``expired_before``."""
+        ...
+
+    async def export_idempotency(self, after: tuple[str, str], limit: int) -> list[IdempotencyRow]:
+        """Up to ``limit`` key rows after ``(token_id, key)``, in that order (``db copy``)."""
+        ...
+
+    async def import_idempotency(self, rows: Sequence[IdempotencyRow]) -> None:
+        """Insert whole key rows, in one transaction (``db copy``)."""
         ...
 
     # retention (small batches over id ranges; each call is its own short transaction)

@@ -50,10 +50,25 @@ async def copy_store(
             after = records[-1].id
             if progress is not None:
                 progress(table, copied)
+    await _copy_keys(source, target, progress)
     expected, got = await source.table_counts(), await target.table_counts()
     if expected != got:
         raise CopyError(f"counts differ after copying: source {expected}, target {got}")
     return got
+
+
+async def _copy_keys(
+    source: Store, target: Store, progress: Callable[[str, int], None] | None
+) -> None:
+    """Idempotency keys too: a client retrying after the move still gets its first response."""
+    copied = 0
+    after = ("", "")
+    while batch := await source.export_idempotency(after, _BATCH):
+        await target.import_idempotency(batch)
+        copied += len(batch)
+        after = (batch[-1].token_id, batch[-1].key)
+        if progress is not None:
+            progress("idempotency_keys", copied)
 
 
 def _plain(record: Record) -> Record:

@@ -23,6 +23,7 @@ __all__ = [
     "CLAIM",
     "IdempotencyClaim",
     "IdempotencyConflictError",
+    "IdempotencyRow",
     "StoredResponse",
     "pending_claim",
     "suspended",
@@ -64,6 +65,36 @@ class StoredResponse:
     status: int | None  # None while the first request is still in flight
     body: bytes | None
     created_at: Instant
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRow:
+    """A whole key row, as ``workyard db copy`` moves it between stores."""
+
+    token_id: str
+    key: str
+    request_hash: str
+    status: int | None
+    body: bytes | None
+    created_at: Instant
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "token_id": self.token_id,
+            "key": self.key,
+            "request_hash": self.request_hash,
+            "status": self.status,
+            "body": self.body,
+            "created_at": self.created_at,
+        }
+
+    @staticmethod
+    def of(row: Any) -> IdempotencyRow:
+        body = None if row["body"] is None else bytes(row["body"])
+        return IdempotencyRow(
+            row["token_id"], row["key"], row["request_hash"], row["status"], body,
+            int(row["created_at"]),
+        )  # fmt: skip
 
 
 class IdempotencyConflictError(ConflictError):

@@ -58,6 +58,8 @@ class Follower:
         self._feed = feed
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._resyncs = 0
+        self.generation: int | None = None  # ``Store.data_version``: None while not following
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="workyard-pg-follower")
@@ -65,6 +67,7 @@ class Follower:
             await asyncio.wait_for(self._ready.wait(), 10)
 
     async def stop(self) -> None:
+        self.generation = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -79,6 +82,7 @@ class Follower:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # connection lost or refused: tell the feed, retry
+                self.generation = None
                 self._feed.lost()
                 delay = _RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)]
                 attempt += 1
@@ -103,6 +107,8 @@ class Follower:
             data = await read_snapshot(conn, Q)
             assert data.token is not None
             snapshot = TxSnapshot.parse(data.token)
+            self._resyncs += 1
+            self.generation = self._resyncs  # before reset: its listeners may ask for it
             self._feed.reset(data)
             for payload in buffered:
                 self._deliver(snapshot, payload)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg
 
 from workyard.clock import Instant
-from workyard.store.idempotency import IdempotencyClaim, StoredResponse
+from workyard.store.idempotency import IdempotencyClaim, IdempotencyRow, StoredResponse
 from workyard.store.postgres.queries import Q
 
 __all__ = ["IdempotencyKeys"]
@@ -55,3 +56,15 @@ class IdempotencyKeys:
                 q.sql, *q.args({"expired_before": expired_before, "limit": limit})
             )
         return int(status.rsplit(" ", 1)[-1])
+
+    async def export_idempotency(self, after: tuple[str, str], limit: int) -> list[IdempotencyRow]:
+        q = Q["export_idempotency_keys"]
+        params = {"token_id": after[0], "key": after[1], "limit": limit}
+        async with self._conn() as conn:
+            rows = await conn.fetch(q.sql, *q.args(params))
+        return [IdempotencyRow.of(row) for row in rows]
+
+    async def import_idempotency(self, rows: Sequence[IdempotencyRow]) -> None:
+        q = Q["insert_idempotency_key"]
+        async with self._conn() as conn, conn.transaction():
+            await conn.executemany(q.sql, [q.args(row.params()) for row in rows])

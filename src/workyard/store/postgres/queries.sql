@@ -248,10 +248,11 @@ SELECT (SELECT COUNT(*) FROM tokens) AS tokens,
        (SELECT COUNT(*) FROM environments) AS environments,
        (SELECT COUNT(*) FROM sessions) AS sessions,
        (SELECT COUNT(*) FROM work_items) AS work_items,
-       (SELECT COUNT(*) FROM events) AS events;
+       (SELECT COUNT(*) FROM events) AS events,
+       (SELECT COUNT(*) FROM idempotency_keys) AS idempotency_keys;
 
 -- name: clear_all
-TRUNCATE events, work_items, sessions, environments, tokens, worker_polls;
+TRUNCATE events, work_items, sessions, environments, tokens, worker_polls, idempotency_keys;
 
 -- name: list_events_asc
 SELECT * FROM events
@@ -272,6 +273,50 @@ WHERE session_id = :session_id AND id < :hi::text AND id > :lo::text
   AND (:created_lt::bigint IS NULL OR processed_at < :created_lt)
   AND (:created_lte::bigint IS NULL OR processed_at <= :created_lte)
 ORDER BY session_id DESC, id DESC LIMIT :limit;
+
+-- name: list_events_page_asc
+-- A page of events whose bodies total at most :max_bytes (the first row always): rows past the
+-- budget come back with a NULL body, so the page knows it was cut short (docs/api.md).
+SELECT e.id, e.session_id, e.type, e.processed_at, CASE WHEN s.keep THEN e.body END AS body
+FROM (
+  SELECT id, (ROW_NUMBER() OVER w = 1 OR SUM(size) OVER w <= :max_bytes::bigint) AS keep
+  FROM (
+    SELECT id, octet_length(body) AS size FROM events
+    WHERE session_id = :session_id AND id < :hi::text AND id > :lo::text
+      AND (:types::text[] IS NULL OR type = ANY(:types::text[]))
+      AND (:created_gt::bigint IS NULL OR processed_at > :created_gt)
+      AND (:created_gte::bigint IS NULL OR processed_at >= :created_gte)
+      AND (:created_lt::bigint IS NULL OR processed_at < :created_lt)
+      AND (:created_lte::bigint IS NULL OR processed_at <= :created_lte)
+    ORDER BY session_id ASC, id ASC
+    LIMIT :limit
+  ) AS scan
+  WINDOW w AS (ORDER BY id ASC ROWS UNBOUNDED PRECEDING)
+) AS s
+JOIN events e ON e.id = s.id
+ORDER BY e.id ASC;
+
+-- name: list_events_page_desc
+-- A page of events whose bodies total at most :max_bytes (the first row always): rows past the
+-- budget come back with a NULL body, so the page knows it was cut short (docs/api.md).
+SELECT e.id, e.session_id, e.type, e.processed_at, CASE WHEN s.keep THEN e.body END AS body
+FROM (
+  SELECT id, (ROW_NUMBER() OVER w = 1 OR SUM(size) OVER w <= :max_bytes::bigint) AS keep
+  FROM (
+    SELECT id, octet_length(body) AS size FROM events
+    WHERE session_id = :session_id AND id < :hi::text AND id > :lo::text
+      AND (:types::text[] IS NULL OR type = ANY(:types::text[]))
+      AND (:created_gt::bigint IS NULL OR processed_at > :created_gt)
+      AND (:created_gte::bigint IS NULL OR processed_at >= :created_gte)
+      AND (:created_lt::bigint IS NULL OR processed_at < :created_lt)
+      AND (:created_lte::bigint IS NULL OR processed_at <= :created_lte)
+    ORDER BY session_id DESC, id DESC
+    LIMIT :limit
+  ) AS scan
+  WINDOW w AS (ORDER BY id DESC ROWS UNBOUNDED PRECEDING)
+) AS s
+JOIN events e ON e.id = s.id
+ORDER BY e.id DESC;
 
 -- name: insert_event
 INSERT INTO events (id, session_id, type, processed_at, body)
@@ -306,6 +351,14 @@ DELETE FROM idempotency_keys WHERE (token_id, key) IN (
     SELECT token_id, key FROM idempotency_keys WHERE created_at <= :expired_before
     ORDER BY created_at LIMIT :limit
 );
+
+-- name: export_idempotency_keys
+SELECT * FROM idempotency_keys WHERE (token_id, key) > (:token_id::text, :key::text)
+ORDER BY token_id, key LIMIT :limit;
+
+-- name: insert_idempotency_key
+INSERT INTO idempotency_keys (token_id, key, request_hash, status, body, created_at)
+VALUES (:token_id, :key, :request_hash, :status, :body, :created_at);
 
 -- name: prune_scan_work
 SELECT id FROM work_items WHERE id > :after ORDER BY id LIMIT 1 OFFSET :offset;

@@ -124,3 +124,17 @@ FOR EACH ROW EXECUTE FUNCTION workyard_token_changed();
 
 CREATE INDEX work_by_stopped_at ON work_items (environment_id, stopped_at) WHERE stopped_at IS NOT NULL;
 CREATE INDEX work_by_acknowledged_at ON work_items (environment_id, acknowledged_at) WHERE acknowledged_at IS NOT NULL;
+
+-- TRUNCATE fires no row trigger: a statement-level one tells every replica that every token may
+-- have changed ("*"), so each drops its whole token cache and rechecks its open streams and polls.
+CREATE FUNCTION workyard_tokens_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify(
+        'workyard_work:' || TG_TABLE_SCHEMA,
+        json_build_object('x', txid_current(), 't', json_build_array('*'))::text
+    );
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER tokens_truncated AFTER TRUNCATE ON tokens
+FOR EACH STATEMENT EXECUTE FUNCTION workyard_tokens_truncated();

@@ -17,13 +17,12 @@ from typing import Any, TypeVar
 import asyncpg
 
 from workyard.clock import Instant
-from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
+from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import (
     ChangeFeed,
     EnvironmentFilter,
-    EventFilter,
     ReadinessSnapshot,
     Record,
     SessionFilter,
@@ -34,6 +33,7 @@ from workyard.store.base import (
 from workyard.store.idempotency import pending_claim
 from workyard.store.postgres.browse import PostgresBrowsing
 from workyard.store.postgres.dashboard import DashboardSessions
+from workyard.store.postgres.events import EventReads
 from workyard.store.postgres.feed import CHANNEL_PREFIX, Follower, encode_changes
 from workyard.store.postgres.idempotency import IdempotencyKeys
 from workyard.store.postgres.migrate import migrate
@@ -75,10 +75,13 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     session ``SET``s; transactions are always closed), so skip asyncpg's reset round trip."""
 
 
-class PostgresStore(IdempotencyKeys, DashboardSessions, PostgresPruning, PostgresBrowsing):
+class PostgresStore(
+    IdempotencyKeys, DashboardSessions, PostgresPruning, PostgresBrowsing, EventReads
+):
     """``Store`` on PostgreSQL ≥ 14."""
 
     replicated = True
+    caches_work = False  # ``cached_work`` holds hints only: other replicas write too
 
     def __init__(
         self, url: str, *, pool_size: int = 8, schema: str | None = None, origin: str | None = None
@@ -160,6 +163,11 @@ class PostgresStore(IdempotencyKeys, DashboardSessions, PostgresPruning, Postgre
                 yield conn
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"PostgreSQL is unavailable: {exc}") from exc
+
+    def data_version(self) -> int | None:
+        """The change feed's generation: it moves at every resync (the feed may have missed
+        changes); ``None`` while not following or while the feed is down."""
+        return None if self._follower is None else self._follower.generation
 
     async def ping(self) -> None:
         async with self._conn() as conn:
@@ -283,26 +291,6 @@ class PostgresStore(IdempotencyKeys, DashboardSessions, PostgresPruning, Postgre
             environment_ids=None if flt.environment_ids is None else list(flt.environment_ids),
             include_archived=flt.include_archived,
             states=None if flt.states is None else [s.value for s in flt.states],
-            created_gt=flt.created_gt,
-            created_gte=flt.created_gte,
-            created_lt=flt.created_lt,
-            created_lte=flt.created_lte,
-        )
-        return rows[::-1] if w.reverse else rows
-
-    # events ----------------------------------------------------------------------------------
-    async def list_events(
-        self, session_id: str, flt: EventFilter, page: PageRequest, descending: bool
-    ) -> list[Event]:
-        w = window(page, descending=descending)
-        rows = await self._all(
-            "list_events_desc" if w.scan_descending else "list_events_asc",
-            codec.event_from_row,
-            session_id=session_id,
-            lo=w.lo,
-            hi=w.hi,
-            limit=w.limit,
-            types=None if flt.types is None else list(flt.types),
             created_gt=flt.created_gt,
             created_gte=flt.created_gte,
             created_lt=flt.created_lt,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from workyard.clock import Instant
-from workyard.store.idempotency import IdempotencyClaim, StoredResponse
+from workyard.store.idempotency import IdempotencyClaim, IdempotencyRow, StoredResponse
 from workyard.store.sql import load_queries
 
 __all__ = ["IdempotencyKeys"]
@@ -50,3 +51,19 @@ class IdempotencyKeys:
     async def prune_idempotency(self, expired_before: Instant, limit: int) -> int:
         params = {"expired_before": expired_before, "limit": limit}
         return int(self._db.execute(Q["prune_idempotency_keys"], params).rowcount)
+
+    async def export_idempotency(self, after: tuple[str, str], limit: int) -> list[IdempotencyRow]:
+        params = {"token_id": after[0], "key": after[1], "limit": limit}
+        rows = self._db.execute(Q["export_idempotency_keys"], params).fetchall()
+        return [IdempotencyRow.of(row) for row in rows]
+
+    async def import_idempotency(self, rows: Sequence[IdempotencyRow]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for row in rows:
+                db.execute(Q["insert_idempotency_key"], row.params())
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")

@@ -187,7 +187,8 @@ SELECT (SELECT COUNT(*) FROM tokens) AS tokens,
        (SELECT COUNT(*) FROM environments) AS environments,
        (SELECT COUNT(*) FROM sessions) AS sessions,
        (SELECT COUNT(*) FROM work_items) AS work_items,
-       (SELECT COUNT(*) FROM events) AS events;
+       (SELECT COUNT(*) FROM events) AS events,
+       (SELECT COUNT(*) FROM idempotency_keys) AS idempotency_keys;
 
 -- name: clear_events
 DELETE FROM events;
@@ -203,6 +204,9 @@ DELETE FROM environments;
 
 -- name: clear_tokens
 DELETE FROM tokens;
+
+-- name: clear_idempotency_keys
+DELETE FROM idempotency_keys;
 
 -- name: list_events_asc
 SELECT * FROM events
@@ -223,6 +227,50 @@ WHERE session_id = :session_id AND id < :hi AND id > :lo
   AND (:created_lt IS NULL OR processed_at < :created_lt)
   AND (:created_lte IS NULL OR processed_at <= :created_lte)
 ORDER BY session_id DESC, id DESC LIMIT :limit;
+
+-- name: list_events_page_asc
+-- A page of events whose bodies total at most :max_bytes (the first row always): rows past the
+-- budget come back with a NULL body, so the page knows it was cut short (docs/api.md).
+SELECT e.id, e.session_id, e.type, e.processed_at, CASE WHEN s.keep THEN e.body END AS body
+FROM (
+  SELECT id, (ROW_NUMBER() OVER w = 1 OR SUM(size) OVER w <= :max_bytes) AS keep
+  FROM (
+    SELECT id, length(CAST(body AS BLOB)) AS size FROM events
+    WHERE session_id = :session_id AND id < :hi AND id > :lo
+      AND (:types IS NULL OR type IN (SELECT value FROM json_each(:types)))
+      AND (:created_gt IS NULL OR processed_at > :created_gt)
+      AND (:created_gte IS NULL OR processed_at >= :created_gte)
+      AND (:created_lt IS NULL OR processed_at < :created_lt)
+      AND (:created_lte IS NULL OR processed_at <= :created_lte)
+    ORDER BY session_id ASC, id ASC
+    LIMIT :limit
+  ) AS scan
+  WINDOW w AS (ORDER BY id ASC ROWS UNBOUNDED PRECEDING)
+) AS s
+JOIN events e ON e.id = s.id
+ORDER BY e.id ASC;
+
+-- name: list_events_page_desc
+-- A page of events whose bodies total at most :max_bytes (the first row always): rows past the
+-- budget come back with a NULL body, so the page knows it was cut short (docs/api.md).
+SELECT e.id, e.session_id, e.type, e.processed_at, CASE WHEN s.keep THEN e.body END AS body
+FROM (
+  SELECT id, (ROW_NUMBER() OVER w = 1 OR SUM(size) OVER w <= :max_bytes) AS keep
+  FROM (
+    SELECT id, length(CAST(body AS BLOB)) AS size FROM events
+    WHERE session_id = :session_id AND id < :hi AND id > :lo
+      AND (:types IS NULL OR type IN (SELECT value FROM json_each(:types)))
+      AND (:created_gt IS NULL OR processed_at > :created_gt)
+      AND (:created_gte IS NULL OR processed_at >= :created_gte)
+      AND (:created_lt IS NULL OR processed_at < :created_lt)
+      AND (:created_lte IS NULL OR processed_at <= :created_lte)
+    ORDER BY session_id DESC, id DESC
+    LIMIT :limit
+  ) AS scan
+  WINDOW w AS (ORDER BY id DESC ROWS UNBOUNDED PRECEDING)
+) AS s
+JOIN events e ON e.id = s.id
+ORDER BY e.id DESC;
 
 -- name: insert_event
 INSERT INTO events (id, session_id, type, processed_at, body)
@@ -257,6 +305,14 @@ DELETE FROM idempotency_keys WHERE rowid IN (
     SELECT rowid FROM idempotency_keys WHERE created_at <= :expired_before
     ORDER BY created_at LIMIT :limit
 );
+
+-- name: export_idempotency_keys
+SELECT * FROM idempotency_keys WHERE (token_id, key) > (:token_id, :key)
+ORDER BY token_id, key LIMIT :limit;
+
+-- name: insert_idempotency_key
+INSERT INTO idempotency_keys (token_id, key, request_hash, status, body, created_at)
+VALUES (:token_id, :key, :request_hash, :status, :body, :created_at);
 
 -- name: prune_scan_work
 SELECT id FROM work_items WHERE id > :after ORDER BY id LIMIT 1 OFFSET :offset;

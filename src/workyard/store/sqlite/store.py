@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workyard.clock import Instant
-from workyard.domain.models import Environment, Event, Session, TokenRecord, WorkItem, WorkState
+from workyard.domain.models import Environment, Session, TokenRecord, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import (
@@ -24,7 +24,6 @@ from workyard.store.base import (
     ChangeFeed,
     Delete,
     EnvironmentFilter,
-    EventFilter,
     Insert,
     PurgeEvents,
     QueueSnapshotRow,
@@ -43,6 +42,7 @@ from workyard.store.sqlite.browse import SqliteBrowsing
 from workyard.store.sqlite.cache import WorkCache
 from workyard.store.sqlite.checkpoint import Checkpointer
 from workyard.store.sqlite.dashboard import DashboardSessions
+from workyard.store.sqlite.events import EventReads
 from workyard.store.sqlite.idempotency import IdempotencyKeys
 from workyard.store.sqlite.migrate import migrate
 from workyard.store.window import merge_scans, window
@@ -74,10 +74,11 @@ class _Guarded:
         return self._conn
 
 
-class SqliteStore(IdempotencyKeys, DashboardSessions, SqliteBrowsing):
+class SqliteStore(IdempotencyKeys, DashboardSessions, SqliteBrowsing, EventReads):
     """``Store`` on a single SQLite file."""
 
     replicated = False
+    caches_work = True
 
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
@@ -117,7 +118,8 @@ class SqliteStore(IdempotencyKeys, DashboardSessions, SqliteBrowsing):
 
     def data_version(self) -> int:
         """``PRAGMA data_version`` of this store's connection: it moves only when another
-        connection (another process: CLI commands, ``workyard db`` tools) commits to the file."""
+        connection (another process: CLI commands, ``workyard db`` tools) commits to the file.
+        Read once per request (``cache.py``): the work cache reuses it until the next loop turn."""
         return self._work_cache.data_version()
 
     async def ping(self) -> None:
@@ -149,9 +151,11 @@ class SqliteStore(IdempotencyKeys, DashboardSessions, SqliteBrowsing):
         claim = pending_claim(writes)
         work: list[dict[str, Any]] = []  # the work rows written, as the database now holds them
         if len(writes) == 1 and claim is None:  # one statement is its own transaction
-            if not self._apply(db, writes[0], work):
-                return False
-        elif not self._transaction(db, writes, work, claim):
+            applied = self._apply(db, writes[0], work)
+        else:
+            applied = self._transaction(db, writes, work, claim)
+        if not applied:
+            cache.missed()
             return False
         if claim is not None:
             claim.written = True
@@ -265,26 +269,6 @@ class SqliteStore(IdempotencyKeys, DashboardSessions, SqliteBrowsing):
         )
         return rows[::-1] if w.reverse else rows
 
-    # events ----------------------------------------------------------------------------------
-    async def list_events(
-        self, session_id: str, flt: EventFilter, page: PageRequest, descending: bool
-    ) -> list[Event]:
-        w = window(page, descending=descending)
-        rows = self._all(
-            "list_events_desc" if w.scan_descending else "list_events_asc",
-            codec.event_from_row,
-            session_id=session_id,
-            lo=w.lo,
-            hi=w.hi,
-            limit=w.limit,
-            types=None if flt.types is None else json.dumps(flt.types),
-            created_gt=flt.created_gt,
-            created_gte=flt.created_gte,
-            created_lt=flt.created_lt,
-            created_lte=flt.created_lte,
-        )
-        return rows[::-1] if w.reverse else rows
-
     # work ------------------------------------------------------------------------------------
     async def get_work(self, work_id: str) -> WorkItem | None:
         cache = self._work_cache
@@ -352,7 +336,7 @@ class SqliteStore(IdempotencyKeys, DashboardSessions, SqliteBrowsing):
         db.execute("BEGIN IMMEDIATE")
         try:
             names = ("clear_events", "clear_work", "clear_sessions", "clear_environments")
-            for name in (*names, "clear_tokens"):
+            for name in (*names, "clear_tokens", "clear_idempotency_keys"):
                 db.execute(Q[name])
         except BaseException:
             db.execute("ROLLBACK")
