@@ -1,0 +1,138 @@
+"""The fault-injection run: sustained mixed load on real processes, random faults, invariants.
+
+    .venv/bin/python bench/chaos.py [--backend both|sqlite|postgres] [--short] [--seed N]
+        [--server-kills 20] [--worker-kills 10] [--pg-terminations 5] [--replica-kills 3]
+        [--disk-full 3] [--duration S] [--ttl 3] [--only SCENARIO …]
+
+Everything runs on loopback: ``workyard serve`` processes (three replicas for ``replica_kill``),
+scripted workers, and client threads (sessions, metadata patches, event appends, SSE streams; the
+workers long-poll). PostgreSQL is WORKYARD_BENCH_POSTGRES_URL (a fresh schema per scenario).
+One line per scenario; the exit status is non-zero on any lost write, impossible state, double
+owner, duplicated or reordered event, pagination fault, or orphan never redelivered. ``disk_full``
+needs root (a size-limited tmpfs mounted in a private mount namespace, via ``unshare``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from chaos_faults import disk_full, pg_terminate, replica_kill, server_kill, worker_kill
+from chaos_run import Inject, Plan, Result, run_scenario
+
+# scenario -> (injector, count flag, replicas, backends)
+SCENARIOS: dict[str, tuple[Inject, str, int, tuple[str, ...]]] = {
+    "server_kill": (server_kill, "server_kills", 1, ("sqlite", "postgres")),
+    "worker_kill": (worker_kill, "worker_kills", 1, ("sqlite", "postgres")),
+    "pg_terminate": (pg_terminate, "pg_terminations", 1, ("postgres",)),
+    "replica_kill": (replica_kill, "replica_kills", 3, ("postgres",)),
+    "disk_full": (disk_full, "disk_full", 1, ("sqlite",)),
+}
+FULL = {"server_kills": 20, "worker_kills": 10, "pg_terminations": 5, "replica_kills": 3}
+FULL["disk_full"] = 3
+SHORT = {"server_kills": 3, "worker_kills": 5, "pg_terminations": 2, "replica_kills": 1}
+SHORT["disk_full"] = 1
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["both", "sqlite", "postgres"], default="both")
+    parser.add_argument("--short", action="store_true", help="a few faults per scenario")
+    parser.add_argument("--seed", type=int, default=None)
+    for flag in FULL:
+        parser.add_argument(f"--{flag.replace('_', '-')}", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=0.0, help="seconds of load per scenario")
+    parser.add_argument("--ttl", type=int, default=3, help="lease TTL of the servers (s)")
+    parser.add_argument("--only", action="append", choices=sorted(SCENARIOS))
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--in-namespace", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    defaults = SHORT if args.short else FULL
+    for flag, value in defaults.items():
+        if getattr(args, flag) is None:
+            setattr(args, flag, value)
+    if args.seed is None:
+        args.seed = int(time.time())
+    return args
+
+
+def _print(result: Result) -> None:
+    print(result.line(), flush=True)
+    for note in result.tally.notes:
+        print(f"    {note}", flush=True)
+
+
+def _disk_full_elsewhere(args: argparse.Namespace) -> bool:
+    """Run disk_full in a private mount namespace (its tmpfs goes with it); True if it passed."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        print("disk_full     backend=sqlite   skipped: needs root and unshare(1) for a tmpfs")
+        return True
+    cmd = ["unshare", "--mount", "--propagation", "private", sys.executable, __file__]
+    cmd += [
+        "--in-namespace",
+        "--backend",
+        "sqlite",
+        "--only",
+        "disk_full",
+        "--seed",
+        str(args.seed),
+    ]
+    cmd += ["--disk-full", str(args.disk_full), "--ttl", str(args.ttl)]
+    cmd += ["--duration", str(args.duration)]
+    if args.workdir:
+        cmd += ["--workdir", str(args.workdir)]
+    return subprocess.run(cmd, check=False).returncode == 0
+
+
+def _disk_full_here(args: argparse.Namespace, plan: Plan) -> bool:
+    mount = Path(tempfile.mkdtemp(prefix="chaos-tmpfs-", dir=plan.workdir))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "chaos", str(mount)], check=True)
+    try:
+        plan.data_root = mount
+        result = run_scenario("disk_full", plan, disk_full, args.disk_full, 1)
+        _print(result)
+        return result.passed
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+        mount.rmdir()
+
+
+def main() -> int:
+    args = parse()
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    workdir = args.workdir or Path(tempfile.gettempdir())
+    print(f"chaos: seed={args.seed} ttl={args.ttl}s backends={','.join(backends)}", flush=True)
+    os.environ.setdefault("WORKYARD_SSE_KEEPALIVE_SECONDS", "1")
+    passed = True
+    started = time.monotonic()
+    for backend in backends:
+        for name, (inject, flag, replicas, where) in SCENARIOS.items():
+            if backend not in where or (args.only and name not in args.only):
+                continue
+            count = getattr(args, flag)
+            if count <= 0:
+                continue
+            plan = Plan(backend, args.seed, ttl=args.ttl, duration=args.duration, workdir=workdir)
+            if name == "disk_full":
+                ok = (
+                    _disk_full_here(args, plan) if args.in_namespace else _disk_full_elsewhere(args)
+                )
+                passed = passed and ok
+                continue
+            result = run_scenario(name, plan, inject, count, replicas)
+            _print(result)
+            passed = passed and result.passed
+    if not args.in_namespace:
+        verdict = "PASS" if passed else "FAIL"
+        print(f"chaos: {verdict} in {time.monotonic() - started:.0f} s", flush=True)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
