@@ -36,7 +36,7 @@ SCENARIOS: dict[str, tuple[Inject, str, int, tuple[str, ...]]] = {
 }
 FULL = {"server_kills": 20, "worker_kills": 10, "pg_terminations": 5, "replica_kills": 3}
 FULL["disk_full"] = 3
-SHORT = {"server_kills": 3, "worker_kills": 5, "pg_terminations": 2, "replica_kills": 1}
+SHORT = {"server_kills": 2, "worker_kills": 5, "pg_terminations": 2, "replica_kills": 1}
 SHORT["disk_full"] = 1
 
 
@@ -84,7 +84,7 @@ def _disk_full_elsewhere(args: argparse.Namespace) -> bool:
         str(args.seed),
     ]
     cmd += ["--disk-full", str(args.disk_full), "--ttl", str(args.ttl)]
-    cmd += ["--duration", str(args.duration)]
+    cmd += ["--duration", str(args.duration)] + (["--short"] if args.short else [])
     if args.workdir:
         cmd += ["--workdir", str(args.workdir)]
     return subprocess.run(cmd, check=False).returncode == 0
@@ -119,6 +119,8 @@ def main() -> int:
             if count <= 0:
                 continue
             plan = Plan(backend, args.seed, ttl=args.ttl, duration=args.duration, workdir=workdir)
+            if args.short:  # lighter: the short run shares a small machine with other tests
+                plan.gap, plan.pace = 0.3, 0.15
             if name == "disk_full":
                 ok = (
                     _disk_full_here(args, plan) if args.in_namespace else _disk_full_elsewhere(args)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 import time
 from pathlib import Path
 
 from chaos_ledger import Fault
-from chaos_procs import terminate_backends
-from chaos_run import Ctx, Orphan, resolve_orphans
+from chaos_procs import WorkerProcess, terminate_backends
+from chaos_run import Ctx, Orphan
 
 __all__ = [
     "WORKER_PHASES",
@@ -59,66 +60,70 @@ def pg_terminate(ctx: Ctx, _: int) -> None:
 
 
 def worker_kill(ctx: Ctx, i: int) -> None:
-    """A worker dies (``kill -9``) in one phase of an item, or stalls there and wakes up late."""
+    """A worker dies (``kill -9``) in one phase of an item, or stalls there and wakes up late.
+
+    Returns once the fault struck; the orphan's redelivery is measured from the workers' log.
+    """
     phase = WORKER_PHASES[i % len(WORKER_PHASES)]
     victim = ctx.fleet.spawn(halt_at="running" if phase == "stalled" else phase)
     if not victim.halted.wait(60):
         victim.kill9()
         return  # never reached the phase: the fault is not counted
     work_id = str(victim.halt_line["work_id"])
+    fault = _record(ctx, Fault(f"worker_kill:{phase}", time.monotonic(), detail=work_id))
     if phase == "stalled":
-        _stall(ctx, victim.worker_id, work_id, victim.release)
-        victim.kill9()
+        thread = threading.Thread(target=_stall, args=(ctx, victim, work_id, fault), daemon=True)
+        thread.start()
+        ctx.background.append(thread)
         return
     victim.kill9()
-    orphan = Orphan(work_id, phase, time.monotonic())
-    ctx.orphans.append(orphan)
-    fault = _record(ctx, Fault(f"worker_kill:{phase}", orphan.killed_at, detail=work_id))
-    deadline = time.monotonic() + ctx.plan.ttl * 3 + 30
-    while orphan.resolved_at is None and time.monotonic() < deadline:
-        resolve_orphans(ctx)
-        time.sleep(0.05)  # measuring how soon the orphan is redelivered
-    fault.recovered_at = orphan.resolved_at
+    ctx.orphans.append(Orphan(work_id, phase, time.monotonic(), time.time(), fault))
 
 
-def _stall(ctx: Ctx, victim: str, work_id: str, release: object) -> None:
-    """The stalled holder wakes after another worker took the item over: it must be fenced."""
-    fault = _record(ctx, Fault("worker_kill:stalled", time.monotonic(), detail=work_id))
-    deadline = time.monotonic() + ctx.plan.ttl * 3 + 30
-    taken_at = None
-    while time.monotonic() < deadline and taken_at is None:
-        with ctx.ledger.lock:
-            taken = [
-                line
-                for line in ctx.ledger.worker_log
-                if line.get("op") == "heartbeat"
+def _taken_over(ctx: Ctx, victim: str, work_id: str) -> float | None:
+    """When another worker first heartbeated ``work_id`` (it holds the lease now)."""
+    with ctx.ledger.lock:
+        for line in ctx.ledger.worker_log:
+            if (
+                line.get("op") == "heartbeat"
                 and line["status"] == 200
                 and line["work_id"] == work_id
                 and line["worker"] != victim
-            ]
-        taken_at = float(taken[0]["t"]) if taken else None
+            ):
+                return float(line["t"])
+    return None
+
+
+def _stall(ctx: Ctx, victim: WorkerProcess, work_id: str, fault: Fault) -> None:
+    """The stalled holder wakes after another worker took the item over: it must be fenced."""
+    deadline = time.monotonic() + ctx.plan.ttl * 3 + 30
+    taken_at = _taken_over(ctx, victim.worker_id, work_id)
+    while time.monotonic() < deadline and taken_at is None:
         time.sleep(0.05)  # waiting for the takeover (lease expiry + redelivery)
+        taken_at = _taken_over(ctx, victim.worker_id, work_id)
     if taken_at is None:
+        victim.kill9()
         return
     fault.recovered_at = taken_at
-    assert callable(release)
-    release()
+    victim.release()
     until = time.monotonic() + ctx.plan.ttl * 2 + 10
     while time.monotonic() < until:
         with ctx.ledger.lock:
-            mine = [
+            fenced = [
                 line
                 for line in ctx.ledger.worker_log
-                if line.get("ev") == "op" and line["worker"] == victim and line["t"] > taken_at
+                if line.get("op") in ("ack", "heartbeat")
+                and line["worker"] == victim.worker_id
+                and line["t"] > taken_at
             ]
-        fenced = [line for line in mine if line["op"] in ("ack", "heartbeat")]
         if fenced:
             if fenced[0]["status"] in (409, 412):
                 ctx.stale_rejected += 1
             else:
                 ctx.stale_accepted += 1
-            return
+            break
         time.sleep(0.05)  # waiting for the stale holder's next heartbeat
+    victim.kill9()
 
 
 def _fill(path: Path) -> int:

@@ -69,8 +69,10 @@ def _status(response: httpx.Response | None) -> int:
 
 
 class Load:
-    def __init__(self, api: Api, ledger: Ledger, env: str, seed: int, event_sessions: int) -> None:
-        self.api, self.ledger, self.env = api, ledger, env
+    def __init__(
+        self, api: Api, ledger: Ledger, env: str, seed: int, event_sessions: int, pace: float
+    ) -> None:
+        self.api, self.ledger, self.env, self.pace = api, ledger, env, pace
         self.rng = random.Random(seed)
         self.stop_flag = threading.Event()  # writers stop
         self.readers_stop = threading.Event()  # readers stop (after the final stream check)
@@ -112,7 +114,7 @@ class Load:
         def run() -> None:
             while not flag.is_set():
                 target()
-                flag.wait(self.rng.uniform(0.02, 0.12))  # pacing, not synchronisation
+                flag.wait(self.rng.uniform(0.3, 1.7) * self.pace)  # pacing, not synchronisation
 
         return run
 

@@ -6,15 +6,19 @@ import math
 import random
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from chaos_checks import Tally, check_all
-from chaos_ledger import Ledger
+from chaos_ledger import Fault, Ledger
 from chaos_load import Api, Load
 from chaos_procs import Server, WorkerProcess, create_schema, drop_schema, schema_url
+
+from workyard.clock import parse_ts
 
 __all__ = ["Cluster", "Ctx", "Orphan", "Plan", "Result", "percentile", "run_scenario"]
 
@@ -26,16 +30,22 @@ class Plan:
     ttl: int = 3  # lease TTL (s): how long an orphaned item may stay invisible
     workers: int = 3
     event_sessions: int = 2
-    duration: float = 0.0  # seconds of load per scenario (0: 0.3-1.2 s between faults)
+    duration: float = 0.0  # seconds of load per scenario (0: ``gap`` between faults)
+    gap: float = 0.75  # mean seconds of load between two faults (uniform, 0.4-1.6 times this)
+    pace: float = 0.07  # mean seconds between two requests of one client thread
     workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     data_root: Path | None = None  # where SQLite lives (a size-limited file system for disk_full)
 
 
 @dataclass
 class Orphan:
+    """An item whose worker died holding it: redelivered (or, from stopping, stopped) when?"""
+
     work_id: str
     phase: str
-    killed_at: float
+    killed_at: float  # time.monotonic()
+    killed_wall: float  # time.time(), to compare with the server's stopped_at
+    fault: Fault
     resolved_at: float | None = None
 
 
@@ -52,8 +62,9 @@ class Cluster:
             Server(data / f"r{i}", self.root / f"serve-r{i}.log", url, plan.ttl)
             for i in range(replicas)
         ]
-        for server in self.servers:
-            server.start()
+        self.servers[0].start()  # the first one creates the schema and the admin token
+        with ThreadPoolExecutor(4) as pool:  # the others at once (a start raises if it fails)
+            list(pool.map(Server.start, self.servers[1:]))
         self.token = self.servers[0].token
         self.urls = [s.url for s in self.servers]
         self.api = Api(self.urls, self.token)
@@ -106,6 +117,7 @@ class Ctx:
     fleet: Fleet
     rng: random.Random
     orphans: list[Orphan] = field(default_factory=list)
+    background: list[threading.Thread] = field(default_factory=list)
     stale_rejected: int = 0
     stale_accepted: int = 0
     extra: dict[str, int] = field(default_factory=dict)
@@ -189,6 +201,8 @@ def _merge(into: Tally, other: Tally) -> None:
 def _settle_orphans(ctx: Ctx, limit: float) -> None:
     """Wait (bounded) until every orphaned item was redelivered (or, from stopping, stopped)."""
     until = time.monotonic() + limit
+    for thread in ctx.background:
+        thread.join(max(0.0, until - time.monotonic()))
     while time.monotonic() < until and any(o.resolved_at is None for o in ctx.orphans):
         resolve_orphans(ctx)
         time.sleep(0.1)  # orphans resolve on the server's lease clock; bounded by ``limit``
@@ -206,7 +220,9 @@ def resolve_orphans(ctx: Ctx) -> None:
                 "GET", f"/environments/{ctx.cluster.env}/work/{orphan.work_id}"
             )
             if item["state"] == "stopped":
-                orphan.resolved_at = time.monotonic()
+                took = parse_ts(item["stopped_at"]) / 1e6 - orphan.killed_wall
+                orphan.resolved_at = orphan.killed_at + max(0.0, took)
+                orphan.fault.recovered_at = orphan.resolved_at
             continue
         for line in log:
             if (
@@ -215,7 +231,7 @@ def resolve_orphans(ctx: Ctx) -> None:
                 and line["work_id"] == orphan.work_id
                 and line["t"] > orphan.killed_at
             ):
-                orphan.resolved_at = float(line["t"])
+                orphan.resolved_at = orphan.fault.recovered_at = float(line["t"])
                 break
 
 
@@ -227,12 +243,13 @@ def run_scenario(name: str, plan: Plan, inject: Inject, count: int, replicas: in
         ledger = Ledger()
         fleet = Fleet(cluster, ledger, plan.workers)
         ctx = Ctx(plan, cluster, ledger, fleet, rng)
-        load = Load(cluster.api, ledger, cluster.env, rng.randrange(2**32), plan.event_sessions)
+        seed = rng.randrange(2**32)
+        load = Load(cluster.api, ledger, cluster.env, seed, plan.event_sessions, plan.pace)
         try:
             load.start()
             ctx.wait_recovered(0)
             tally = Tally()
-            gap = plan.duration / count if plan.duration else 0.75
+            gap = plan.duration / count if plan.duration else plan.gap
             for i in range(count):
                 time.sleep(rng.uniform(0.4 * gap, 1.6 * gap))  # load runs between faults
                 inject(ctx, i)
