@@ -107,7 +107,11 @@ def main() -> int:
     args = parse()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     workdir = args.workdir or Path(tempfile.gettempdir())
-    print(f"chaos: seed={args.seed} ttl={args.ttl}s backends={','.join(backends)}", flush=True)
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"chaos: seed={args.seed} ttl={args.ttl}s backends={','.join(backends)} load={load}",
+        flush=True,
+    )
     os.environ.setdefault("WORKYARD_SSE_KEEPALIVE_SECONDS", "1")
     passed = True
     started = time.monotonic()
@@ -132,7 +136,8 @@ def main() -> int:
             passed = passed and result.passed
     if not args.in_namespace:
         verdict = "PASS" if passed else "FAIL"
-        print(f"chaos: {verdict} in {time.monotonic() - started:.0f} s", flush=True)
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"chaos: {verdict} in {time.monotonic() - started:.0f} s; load={load}", flush=True)
     return 0 if passed else 1
 
 

@@ -166,7 +166,7 @@ class Result:
             f"acked_writes={self.ledger.acked_writes} lost={t.lost} impossible={t.impossible}",
             f"double_owner={t.double_owner} duplicated={t.duplicated} reordered={t.reordered}",
             f"paging={t.paging} recovery_p99={p99:.2f}s"
-            f" recovery_max={max(self.recoveries, default=0.0):.2f}s",
+            f" recovery_p50={percentile(self.recoveries, 0.5):.2f}s",
         ]
         if self.ctx.orphans:
             late = sum(

@@ -60,3 +60,36 @@ def test_short_chaos_run_loses_nothing(backend: str, tmp_path: Path) -> None:
     worker = _fields(lines["worker_kill"])
     assert int(worker["orphans"]) >= 4, lines["worker_kill"]  # polled, acked, running, stopping
     assert worker["stale_fenced"] == "1", lines["worker_kill"]  # the stalled holder was refused
+
+
+def test_the_checks_catch_what_they_look_for() -> None:
+    """The judges of the chaos run are not vacuous: overlapping leases, impossible items."""
+    if str(BENCH.parent) not in sys.path:
+        sys.path.append(str(BENCH.parent))  # the run's modules live in bench/
+    from chaos_checks import double_owners, item_shape_faults
+    from chaos_ledger import LeaseOp
+
+    def ts(second: int) -> str:
+        return f"2026-01-01T00:00:{second:02d}.000000Z"
+
+    ok = [LeaseOp("work_1", "a", ts(1), ts(1)), LeaseOp("work_1", "a", ts(1), ts(3))]
+    ok += [LeaseOp("work_1", "b", ts(9), ts(9)), LeaseOp("work_1", "a", ts(20), ts(20))]
+    assert double_owners(ok) == []
+    stale = [*ok, LeaseOp("work_1", "a", ts(1), ts(10))]  # a heartbeat after b's ack
+    assert len(double_owners(stale)) == 1
+    item = {
+        "id": "work_1",
+        "state": "active",
+        "created_at": ts(0),
+        "acknowledged_at": ts(1),
+        "started_at": ts(2),
+        "latest_heartbeat_at": ts(3),
+        "stop_requested_at": None,
+        "stopped_at": None,
+        "data": {"type": "session", "id": "sess_1"},
+        "secret": None,
+    }
+    assert item_shape_faults(item) == []
+    assert item_shape_faults({**item, "started_at": None}) != []
+    assert item_shape_faults({**item, "state": "queued"}) != []
+    assert item_shape_faults({**item, "acknowledged_at": ts(5)}) != []
