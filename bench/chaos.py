@@ -2,13 +2,14 @@
 
     .venv/bin/python bench/chaos.py [--backend both|sqlite|postgres] [--short] [--seed N]
         [--server-kills 20] [--worker-kills 10] [--pg-terminations 5] [--replica-kills 3]
-        [--disk-full 3] [--duration S] [--ttl 3] [--only SCENARIO …]
+        [--disk-full 3] [--worker-run-kills 5] [--duration S] [--ttl 3] [--only SCENARIO …]
 
 Everything runs on loopback: ``workyard serve`` processes (three replicas for ``replica_kill``),
-scripted workers, and client threads (sessions, metadata patches, event appends, SSE streams; the
-workers long-poll). PostgreSQL is WORKYARD_BENCH_POSTGRES_URL (a fresh schema per scenario).
-One line per scenario; the exit status is non-zero on any lost write, impossible state, double
-owner, duplicated or reordered event, pagination fault, or orphan never redelivered. ``disk_full``
+scripted workers, ``workyard worker run`` (for ``worker_run_kill``), and client threads
+(sessions, metadata patches, event appends, SSE streams; the workers long-poll). PostgreSQL is
+WORKYARD_BENCH_POSTGRES_URL (a fresh schema per scenario). One line per scenario; the exit status
+is non-zero on any lost write, impossible state, double owner, duplicated or reordered event,
+pagination fault, orphan never redelivered, or command that outlived its worker. ``disk_full``
 needs root (a size-limited tmpfs mounted in a private mount namespace, via ``unshare``).
 """
 
@@ -25,19 +26,21 @@ from pathlib import Path
 
 from chaos_faults import disk_full, pg_terminate, replica_kill, server_kill, worker_kill
 from chaos_run import Inject, Plan, Result, run_scenario
+from chaos_worker_run import worker_run_kill
 
 # scenario -> (injector, count flag, replicas, backends)
 SCENARIOS: dict[str, tuple[Inject, str, int, tuple[str, ...]]] = {
     "server_kill": (server_kill, "server_kills", 1, ("sqlite", "postgres")),
     "worker_kill": (worker_kill, "worker_kills", 1, ("sqlite", "postgres")),
+    "worker_run_kill": (worker_run_kill, "worker_run_kills", 1, ("sqlite", "postgres")),
     "pg_terminate": (pg_terminate, "pg_terminations", 1, ("postgres",)),
     "replica_kill": (replica_kill, "replica_kills", 3, ("postgres",)),
     "disk_full": (disk_full, "disk_full", 1, ("sqlite",)),
 }
 FULL = {"server_kills": 20, "worker_kills": 10, "pg_terminations": 5, "replica_kills": 3}
-FULL["disk_full"] = 3
+FULL |= {"disk_full": 3, "worker_run_kills": 5}
 SHORT = {"server_kills": 2, "worker_kills": 5, "pg_terminations": 2, "replica_kills": 1}
-SHORT["disk_full"] = 1
+SHORT |= {"disk_full": 1, "worker_run_kills": 1}
 
 
 def parse() -> argparse.Namespace:

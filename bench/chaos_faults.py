@@ -37,7 +37,9 @@ def server_kill(ctx: Ctx, _: int) -> None:
     fault = _record(ctx, Fault("server_kill", time.monotonic()))
     server.kill9()
     time.sleep(ctx.rng.uniform(0, 0.3))  # down for a moment, as a crashed process would be
+    spawned = time.monotonic()
     server.start()
+    ctx.samples.setdefault("start", []).append(time.monotonic() - spawned)
     fault.recovered_at = ctx.wait_recovered(fault.at)
 
 
@@ -77,7 +79,8 @@ def worker_kill(ctx: Ctx, i: int) -> None:
         ctx.background.append(thread)
         return
     victim.kill9()
-    ctx.orphans.append(Orphan(work_id, phase, time.monotonic(), time.time(), fault))
+    orphan = Orphan(work_id, phase, time.monotonic(), time.time(), fault, ctx.plan.ttl)
+    ctx.orphans.append(orphan)
 
 
 def _taken_over(ctx: Ctx, victim: str, work_id: str) -> float | None:

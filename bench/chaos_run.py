@@ -46,6 +46,7 @@ class Orphan:
     killed_at: float  # time.monotonic()
     killed_wall: float  # time.time(), to compare with the server's stopped_at
     fault: Fault
+    window: float  # the lease window it must come back within (seconds)
     resolved_at: float | None = None
 
 
@@ -121,6 +122,7 @@ class Ctx:
     stale_rejected: int = 0
     stale_accepted: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=dict)  # seconds, printed as p50
 
     def wait_recovered(self, since: float, limit: float = 120) -> float | None:
         """When the first write after ``since`` was acknowledged (``None``: not within limit)."""
@@ -156,6 +158,7 @@ class Result:
             and stranded == 0
             and self.faults >= self.wanted
             and self.ctx.stale_accepted == 0
+            and self.ctx.extra.get("outlived", 0) == 0
         )
 
     def line(self) -> str:
@@ -172,14 +175,16 @@ class Result:
             late = sum(
                 1
                 for o in self.ctx.orphans
-                if o.resolved_at is None or o.resolved_at - o.killed_at > self.ctx.plan.ttl + 1
+                if o.resolved_at is None or o.resolved_at - o.killed_at > o.window + 1
             )
             stranded = sum(1 for o in self.ctx.orphans if o.resolved_at is None)
             parts.append(f"orphans={len(self.ctx.orphans)} stranded={stranded} late={late}")
-            parts.append(f"lease_window={self.ctx.plan.ttl}s")
+            windows = sorted({f"{o.window:g}" for o in self.ctx.orphans})
+            parts.append(f"lease_window={','.join(windows)}s")
         if self.ctx.stale_rejected or self.ctx.stale_accepted:
             parts.append(f"stale_fenced={self.ctx.stale_rejected}")
         parts += [f"{k}={v}" for k, v in sorted(self.ctx.extra.items())]
+        parts += [f"{k}_p50={percentile(v, 0.5):.2f}s" for k, v in self.ctx.samples.items()]
         parts.append(f"elapsed={self.elapsed:.0f}s")
         return " ".join(parts)
 
@@ -214,6 +219,16 @@ def resolve_orphans(ctx: Ctx) -> None:
         log = list(ctx.ledger.worker_log)
     for orphan in ctx.orphans:
         if orphan.resolved_at is not None:
+            continue
+        if orphan.phase == "worker_run":  # acked by anyone after the kill (or even finished)
+            path = f"/environments/{ctx.cluster.env}/work/{orphan.work_id}"
+            item = ctx.cluster.api.must("GET", path)
+            for name in ("acknowledged_at", "stopped_at"):
+                at = None if item[name] is None else parse_ts(item[name]) / 1e6
+                if at is not None and at > orphan.killed_wall:
+                    orphan.resolved_at = orphan.killed_at + (at - orphan.killed_wall)
+                    orphan.fault.recovered_at = orphan.resolved_at
+                    break
             continue
         if orphan.phase == "stopping":
             item = ctx.cluster.api.must(

@@ -1,11 +1,11 @@
 """The short chaos run: ``bench/chaos.py --short``, a few faults of every kind per backend.
 
 The same code as the full benchmark, on real processes (servers killed with ``kill -9`` and
-restarted, workers killed in every phase, PostgreSQL connections terminated, a replica killed,
-SQLite's file system filled up). Only invariants are judged — no write acknowledged with a 2xx is
-lost, no impossible state, never two owners, events neither lost, duplicated nor reordered,
-pagination exact, every orphan redelivered — never timings: recovery times are printed, not
-asserted.
+restarted, workers killed in every phase, ``workyard worker run`` killed while its command runs,
+PostgreSQL connections terminated, a replica killed, SQLite's file system filled up). Only
+invariants are judged — no write acknowledged with a 2xx is lost, no impossible state, never two
+owners, events neither lost, duplicated nor reordered, pagination exact, every orphan redelivered,
+no command outliving its worker — never timings: recovery times are printed, not asserted.
 """
 
 from __future__ import annotations
@@ -23,10 +23,17 @@ from tests.pg import PG_URL, require_postgres
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "chaos.py"
 SCENARIOS = {
-    "sqlite": {"server_kill": 2, "worker_kill": 5, "disk_full": 1},
-    "postgres": {"server_kill": 2, "worker_kill": 5, "pg_terminate": 2, "replica_kill": 1},
+    "sqlite": {"server_kill": 2, "worker_kill": 5, "worker_run_kill": 1, "disk_full": 1},
+    "postgres": {
+        "server_kill": 2,
+        "worker_kill": 5,
+        "worker_run_kill": 1,
+        "pg_terminate": 2,
+        "replica_kill": 1,
+    },
 }
 ZERO = ("lost", "impossible", "double_owner", "duplicated", "reordered", "paging", "stranded")
+ZERO += ("outlived",)
 
 
 def _fields(line: str) -> dict[str, str]:
@@ -60,6 +67,7 @@ def test_short_chaos_run_loses_nothing(backend: str, tmp_path: Path) -> None:
     worker = _fields(lines["worker_kill"])
     assert int(worker["orphans"]) >= 4, lines["worker_kill"]  # polled, acked, running, stopping
     assert worker["stale_fenced"] == "1", lines["worker_kill"]  # the stalled holder was refused
+    assert lines["worker_run_kill"].count("commands_killed=1"), lines["worker_run_kill"]
 
 
 def test_the_checks_catch_what_they_look_for() -> None:
