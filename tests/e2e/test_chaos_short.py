@@ -32,8 +32,8 @@ SCENARIOS = {
         "replica_kill": 1,
     },
 }
-ZERO = ("lost", "impossible", "double_owner", "duplicated", "reordered", "paging", "stranded")
-ZERO += ("outlived",)
+ZERO = ["lost", "impossible", "double_owner", "duplicated", "reordered", "paging", "stranded"]
+ZERO += ["outlived"]
 
 
 def _fields(line: str) -> dict[str, str]:
