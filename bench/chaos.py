@@ -16,12 +16,16 @@ needs root (a size-limited tmpfs mounted in a private mount namespace, via ``uns
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from chaos_faults import disk_full, pg_terminate, replica_kill, server_kill, worker_kill
@@ -54,6 +58,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--ttl", type=int, default=3, help="lease TTL of the servers (s)")
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS))
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="scenarios run side by side (default 1; --short 3)"
+    )
     parser.add_argument("--in-namespace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     defaults = SHORT if args.short else FULL
@@ -65,10 +72,15 @@ def parse() -> argparse.Namespace:
     return args
 
 
+_PRINTING = threading.Lock()
+
+
 def _print(result: Result) -> None:
-    print(result.line(), flush=True)
-    for note in result.tally.notes:
-        print(f"    {note}", flush=True)
+    with _PRINTING:  # scenarios may run side by side (``--jobs``): keep each one's lines together
+        print(result.line())
+        for note in result.tally.notes:
+            print(f"    {note}")
+        sys.stdout.flush()
 
 
 def _disk_full_elsewhere(args: argparse.Namespace) -> bool:
@@ -77,15 +89,8 @@ def _disk_full_elsewhere(args: argparse.Namespace) -> bool:
         print("disk_full     backend=sqlite   skipped: needs root and unshare(1) for a tmpfs")
         return True
     cmd = ["unshare", "--mount", "--propagation", "private", sys.executable, __file__]
-    cmd += [
-        "--in-namespace",
-        "--backend",
-        "sqlite",
-        "--only",
-        "disk_full",
-        "--seed",
-        str(args.seed),
-    ]
+    cmd += ["--in-namespace", "--backend", "sqlite", "--only", "disk_full", "--jobs", "1"]
+    cmd += ["--seed", str(args.seed)]
     cmd += ["--disk-full", str(args.disk_full), "--ttl", str(args.ttl)]
     cmd += ["--duration", str(args.duration)] + (["--short"] if args.short else [])
     if args.workdir:
@@ -106,37 +111,45 @@ def _disk_full_here(args: argparse.Namespace, plan: Plan) -> bool:
         mount.rmdir()
 
 
-def main() -> int:
-    args = parse()
+def _jobs(args: argparse.Namespace, workdir: Path) -> list[Callable[[], bool]]:
+    """One callable per scenario and backend to run; each prints its line and says if it passed."""
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    workdir = args.workdir or Path(tempfile.gettempdir())
-    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(
-        f"chaos: seed={args.seed} ttl={args.ttl}s backends={','.join(backends)} load={load}",
-        flush=True,
-    )
-    os.environ.setdefault("WORKYARD_SSE_KEEPALIVE_SECONDS", "1")
-    passed = True
-    started = time.monotonic()
+    jobs: list[Callable[[], bool]] = []
     for backend in backends:
         for name, (inject, flag, replicas, where) in SCENARIOS.items():
-            if backend not in where or (args.only and name not in args.only):
-                continue
             count = getattr(args, flag)
-            if count <= 0:
+            if backend not in where or (args.only and name not in args.only) or count <= 0:
                 continue
             plan = Plan(backend, args.seed, ttl=args.ttl, duration=args.duration, workdir=workdir)
             if args.short:  # lighter: the short run shares a small machine with other tests
                 plan.gap, plan.pace = 0.3, 0.15
-            if name == "disk_full":
-                ok = (
-                    _disk_full_here(args, plan) if args.in_namespace else _disk_full_elsewhere(args)
-                )
-                passed = passed and ok
-                continue
-            result = run_scenario(name, plan, inject, count, replicas)
-            _print(result)
-            passed = passed and result.passed
+            if name == "disk_full" and args.in_namespace:
+                jobs.append(functools.partial(_disk_full_here, args, plan))
+            elif name == "disk_full":
+                jobs.append(functools.partial(_disk_full_elsewhere, args))
+            else:
+                jobs.append(functools.partial(_scenario, name, plan, inject, count, replicas))
+    return jobs
+
+
+def _scenario(name: str, plan: Plan, inject: Inject, count: int, replicas: int) -> bool:
+    result = run_scenario(name, plan, inject, count, replicas)
+    _print(result)
+    return result.passed
+
+
+def main() -> int:
+    args = parse()
+    workdir = args.workdir or Path(tempfile.gettempdir())
+    if not args.in_namespace:
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"chaos: seed={args.seed} ttl={args.ttl}s backend={args.backend} load={load}")
+        sys.stdout.flush()
+    os.environ.setdefault("WORKYARD_SSE_KEEPALIVE_SECONDS", "1")
+    started = time.monotonic()
+    jobs = _jobs(args, workdir)
+    with ThreadPoolExecutor(args.jobs or (3 if args.short else 1)) as pool:
+        passed = all(list(pool.map(lambda job: job(), jobs)))
     if not args.in_namespace:
         verdict = "PASS" if passed else "FAIL"
         load = " ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -162,7 +162,7 @@ def disk_full(ctx: Ctx, _: int) -> None:
         acked_full = ctx.ledger.acked_writes - acked_before
     refused = {s: n - before.get(s, 0) for s, n in after.items() if n > before.get(s, 0)}
     for status, n in refused.items():
-        key = f"refused_{status}"
+        key = f"refused_while_full_{status}"
         ctx.extra[key] = ctx.extra.get(key, 0) + n
     ctx.extra["acked_while_full"] = ctx.extra.get("acked_while_full", 0) + acked_full
     fault = _record(ctx, Fault("disk_full", time.monotonic()))

@@ -72,12 +72,16 @@ class Ledger:
     acked_writes: int = 0
     uncertain_writes: int = 0
     refused_writes: dict[int, int] = field(default_factory=dict)  # status -> count
-    last_ok: float = 0.0
+    last_ok: float = 0.0  # when the latest-sent acknowledged write was answered
+    last_ok_sent: float = 0.0  # when it was sent (so answers in flight at a fault do not count)
 
-    def ok(self) -> None:
-        """Count one acknowledged write (call with the lock held)."""
+    def ok(self, sent: float | None) -> None:
+        """Count one acknowledged write sent at ``sent`` (call with the lock held)."""
         self.acked_writes += 1
-        self.last_ok = time.monotonic()
+        now = time.monotonic()
+        sent = now if sent is None else sent
+        if sent > self.last_ok_sent:
+            self.last_ok, self.last_ok_sent = now, sent
 
     def refused(self, status: int) -> None:
         """A write answered with an error status (or 0: no answer; call with the lock held)."""
@@ -85,11 +89,11 @@ class Ledger:
             self.uncertain_writes += 1
         self.refused_writes[status] = self.refused_writes.get(status, 0) + 1
 
-    def session_created(self, sid: str, work_id: str, n: str) -> None:
+    def session_created(self, sid: str, work_id: str, n: str, sent: float | None = None) -> None:
         with self.lock:
             self.sessions[sid] = work_id
             self.session_meta[sid] = n
-            self.ok()
+            self.ok(sent)
 
     def key_sending(self, path: str, key: str, value: str) -> int:
         """Record a write about to be sent; its index, for ``key_sent``."""
@@ -98,22 +102,24 @@ class Ledger:
             entry.sent.append((value, None))
             return len(entry.sent) - 1
 
-    def key_sent(self, path: str, key: str, index: int, status: int) -> None:
+    def key_sent(self, path: str, key: str, index: int, status: int, sent: float) -> None:
         with self.lock:
             entry = self.keys[(path, key)]
             entry.sent[index] = (entry.sent[index][0], status)
             if 200 <= status < 300:
                 entry.acked = index
-                self.ok()
+                self.ok(sent)
             else:
                 self.refused(status)
 
-    def events_sent(self, sid: str, tags: list[str], ids: list[str] | None, status: int) -> None:
+    def events_sent(
+        self, sid: str, tags: list[str], ids: list[str] | None, status: int, sent: float
+    ) -> None:
         with self.lock:
             self.event_tags.setdefault(sid, set()).update(tags)
             if ids is not None:
                 self.events.setdefault(sid, []).extend(ids)
-                self.ok()
+                self.ok(sent)
             else:
                 self.refused(status)
 
@@ -133,7 +139,7 @@ class Ledger:
                 )
             if line["op"] in ("ack", "heartbeat", "stop"):
                 if status == 200:
-                    self.ok()
+                    self.ok(float(line["sent"]))
                 else:
                     self.refused(status)
             if line["op"] == "stop" and line.get("state") == "stopped":
@@ -141,7 +147,7 @@ class Ledger:
 
     def first_ok_after(self, since: float) -> float | None:
         with self.lock:
-            return self.last_ok if self.last_ok > since else None
+            return self.last_ok if self.last_ok_sent > since else None
 
     def snapshot_sessions(self) -> dict[str, str]:
         with self.lock:

@@ -32,6 +32,8 @@ class Api:
         self.timeout = timeout
         self._local = threading.local()
         self._turn = 0
+        self._lock = threading.Lock()
+        self.bad_envelopes: list[str] = []  # error answers not in the spec's envelope
 
     def client(self) -> httpx.Client:
         http: httpx.Client | None = getattr(self._local, "http", None)
@@ -46,9 +48,13 @@ class Api:
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
         try:
-            return self.client().request(method, self.next_url() + path, **kwargs)
+            response = self.client().request(method, self.next_url() + path, **kwargs)
         except httpx.TransportError:
             return None
+        if response.status_code >= 400 and not _is_envelope(response):
+            with self._lock:
+                self.bad_envelopes.append(f"{method} {path}: {response.status_code}")
+        return response
 
     def must(self, method: str, path: str, deadline: float = 60, **kwargs: Any) -> Any:
         """A read (or a setup write) retried until it succeeds; its JSON body."""
@@ -62,6 +68,22 @@ class Api:
             if time.monotonic() > until:
                 raise RuntimeError(f"{method} {path}: no answer for {deadline} s")
             time.sleep(0.1)  # a server is down or restarting
+
+
+def _is_envelope(response: httpx.Response) -> bool:
+    """``{"type": "error", "request_id": …, "error": {"type": …, "message": …}}``?"""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    return (
+        body.get("type") == "error"
+        and isinstance(body.get("request_id"), str)
+        and isinstance(error, dict)
+        and isinstance(error.get("type"), str)
+        and isinstance(error.get("message"), str)
+    )
 
 
 def _status(response: httpx.Response | None) -> int:
@@ -124,10 +146,11 @@ class Load:
     def _creator(self) -> None:
         n = self._next()
         body = {"environment_id": self.env, "metadata": {"n": n}}
+        sent = time.monotonic()
         response = self.api.call("POST", "/sessions", json=body)
         if response is not None and response.status_code == 201:
             created = response.json()
-            self.ledger.session_created(created["id"], created["work_id"], n)
+            self.ledger.session_created(created["id"], created["work_id"], n, sent)
         else:
             with self.ledger.lock:
                 self.ledger.refused(_status(response))
@@ -143,18 +166,20 @@ class Load:
         else:
             path = f"/environments/{self.env}/work/{sessions[sid]}"
         index = self.ledger.key_sending(path, "k", value)
+        sent = time.monotonic()
         response = self.api.call("POST", path, json={"metadata": {"k": value}})
-        self.ledger.key_sent(path, "k", index, _status(response))
+        self.ledger.key_sent(path, "k", index, _status(response), sent)
 
     def _appender(self, sid: str) -> None:
         tags = [f"t{self._next()}" for _ in range(self.rng.randint(1, 3))]
         kind = self.rng.choice(["system.message", "agent.message", "user.message"])
         events = [{"type": kind, "content": [{"type": "text", "text": t}]} for t in tags]
+        sent = time.monotonic()
         response = self.api.call("POST", f"/sessions/{sid}/events", json={"events": events})
         ids = None
         if response is not None and response.status_code == 200:
             ids = [e["id"] for e in response.json()["data"]]
-        self.ledger.events_sent(sid, tags, ids, _status(response))
+        self.ledger.events_sent(sid, tags, ids, _status(response), sent)
 
     def _reader(self, sid: str) -> None:
         """Follow the session's SSE stream, resuming after the last id seen whenever it breaks."""

@@ -159,6 +159,7 @@ class Result:
             and self.faults >= self.wanted
             and self.ctx.stale_accepted == 0
             and self.ctx.extra.get("outlived", 0) == 0
+            and not self.ctx.cluster.api.bad_envelopes
         )
 
     def line(self) -> str:
@@ -170,6 +171,8 @@ class Result:
             f"double_owner={t.double_owner} duplicated={t.duplicated} reordered={t.reordered}",
             f"paging={t.paging} recovery_p99={p99:.2f}s"
             f" recovery_p50={percentile(self.recoveries, 0.5):.2f}s",
+            f"unanswered={self.ledger.refused_writes.get(0, 0)} refused={self._refused()}"
+            f" bad_envelope={len(self.ctx.cluster.api.bad_envelopes)}",
         ]
         if self.ctx.orphans:
             late = sum(
@@ -187,6 +190,11 @@ class Result:
         parts += [f"{k}_p50={percentile(v, 0.5):.2f}s" for k, v in self.ctx.samples.items()]
         parts.append(f"elapsed={self.elapsed:.0f}s")
         return " ".join(parts)
+
+    def _refused(self) -> str:
+        """Write answers other than 2xx, by status (0: no answer), e.g. ``503:12,0:3``."""
+        counts = sorted(self.ledger.refused_writes.items(), key=lambda kv: -kv[1])
+        return ",".join(f"{status}:{n}" for status, n in counts) or "0"
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -36,14 +36,17 @@ class Worker:
         headers = {"authorization": f"Bearer {args.token}", "worker-id": self.me}
         self.http = httpx.Client(headers=headers, timeout=5)
         self.turn = 0
+        self.sent = 0.0  # when the latest request went out
 
     def emit(self, **fields: Any) -> None:
-        print(json.dumps({"worker": self.me, "t": time.monotonic(), **fields}), flush=True)
+        line = {"worker": self.me, "t": time.monotonic(), "sent": self.sent, **fields}
+        print(json.dumps(line), flush=True)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
         """One attempt on the next replica; ``None`` when the server could not be reached."""
         self.turn += 1
         url = self.urls[self.turn % len(self.urls)] + f"/environments/{self.env}/work{path}"
+        self.sent = time.monotonic()
         try:
             return self.http.request(method, url, **kwargs)
         except httpx.TransportError:

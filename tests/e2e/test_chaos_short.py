@@ -33,7 +33,7 @@ SCENARIOS = {
     },
 }
 ZERO = ["lost", "impossible", "double_owner", "duplicated", "reordered", "paging", "stranded"]
-ZERO += ["outlived"]
+ZERO += ["outlived", "bad_envelope"]
 
 
 def _fields(line: str) -> dict[str, str]:
