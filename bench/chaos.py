@@ -122,7 +122,7 @@ def _jobs(args: argparse.Namespace, workdir: Path) -> list[Callable[[], bool]]:
                 continue
             plan = Plan(backend, args.seed, ttl=args.ttl, duration=args.duration, workdir=workdir)
             if args.short:  # lighter: the short run shares a small machine with other tests
-                plan.gap, plan.pace = 0.3, 0.15
+                plan.gap, plan.pace, plan.workers, plan.key_sample = 0.3, 0.2, 2, 25
             if name == "disk_full" and args.in_namespace:
                 jobs.append(functools.partial(_disk_full_here, args, plan))
             elif name == "disk_full":

@@ -33,6 +33,7 @@ class Plan:
     duration: float = 0.0  # seconds of load per scenario (0: ``gap`` between faults)
     gap: float = 0.75  # mean seconds of load between two faults (uniform, 0.4-1.6 times this)
     pace: float = 0.07  # mean seconds between two requests of one client thread
+    key_sample: int | None = None  # metadata keys read back after each fault (None: all)
     workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     data_root: Path | None = None  # where SQLite lives (a size-limited file system for disk_full)
 
@@ -277,7 +278,8 @@ def run_scenario(name: str, plan: Plan, inject: Inject, count: int, replicas: in
                 time.sleep(rng.uniform(0.4 * gap, 1.6 * gap))  # load runs between faults
                 inject(ctx, i)
                 resolve_orphans(ctx)
-                _merge(tally, check_all(cluster.api, ledger, cluster.env, [], final=False))
+                mid = check_all(cluster.api, ledger, cluster.env, [], False, plan.key_sample)
+                _merge(tally, mid)
             _settle_orphans(ctx, plan.ttl * 3 + 30)
             load.stop_writers()
             fleet.stop()
