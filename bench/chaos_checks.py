@@ -1,7 +1,8 @@
 """The invariants the chaos run verifies after every fault, judged against the ledger.
 
 - every 2xx-acknowledged write is present (sessions, metadata, events, a worker's final stop);
-- no work item is in a state spec/work.md cannot produce, and no session has two live items;
+- no work item is in a state the work state machine cannot produce (docs/work-queue.md), and no
+  session has two live items;
 - no item was owned by two workers at once (their fenced operations never interleave);
 - events are neither lost, duplicated nor reordered, in the list and on the SSE stream;
 - list pagination, walked page by page while writes go on, neither skips nor repeats.

@@ -33,7 +33,7 @@ class Api:
         self._local = threading.local()
         self._turn = 0
         self._lock = threading.Lock()
-        self.bad_envelopes: list[str] = []  # error answers not in the spec's envelope
+        self.bad_envelopes: list[str] = []  # error answers not in the API's error envelope
 
     def client(self) -> httpx.Client:
         http: httpx.Client | None = getattr(self._local, "http", None)

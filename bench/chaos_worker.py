@@ -3,7 +3,7 @@
     python bench/chaos_worker.py --urls URL[,URL…] --token T --env ENV --worker-id W
         [--halt-at polled|acked|running|stopping] [--ttl S] [--reclaim-ms MS]
 
-It speaks the protocol the way spec/sessions.md tells a worker to, and prints one JSON line per
+It speaks the protocol the way docs/work-queue.md tells a worker to, and prints one JSON line per
 operation (what it sent, the status, the server's timestamps, ``time.monotonic()``), which the chaos
 run reads as its worker-side ledger. With ``--halt-at`` it stops dead at that phase of its first
 item, prints ``{"ev": "halt", …}`` and waits for a line on stdin: the run either kills it there
