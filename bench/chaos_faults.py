@@ -83,8 +83,9 @@ def worker_kill(ctx: Ctx, i: int) -> None:
     ctx.orphans.append(orphan)
 
 
-def _taken_over(ctx: Ctx, victim: str, work_id: str) -> float | None:
-    """When another worker first heartbeated ``work_id`` (it holds the lease now)."""
+def _taken_over(ctx: Ctx, victim: str, work_id: str, since: float) -> float | None:
+    """When another worker first heartbeated ``work_id`` after ``since`` (the victim's stall):
+    that worker holds the lease now. (Earlier heartbeats are from holders before the victim.)"""
     with ctx.ledger.lock:
         for line in ctx.ledger.worker_log:
             if (
@@ -92,6 +93,7 @@ def _taken_over(ctx: Ctx, victim: str, work_id: str) -> float | None:
                 and line["status"] == 200
                 and line["work_id"] == work_id
                 and line["worker"] != victim
+                and line["t"] > since
             ):
                 return float(line["t"])
     return None
@@ -100,10 +102,11 @@ def _taken_over(ctx: Ctx, victim: str, work_id: str) -> float | None:
 def _stall(ctx: Ctx, victim: WorkerProcess, work_id: str, fault: Fault) -> None:
     """The stalled holder wakes after another worker took the item over: it must be fenced."""
     deadline = time.monotonic() + ctx.plan.ttl * 3 + 30
-    taken_at = _taken_over(ctx, victim.worker_id, work_id)
+    stalled = float(victim.halt_line["t"])
+    taken_at = _taken_over(ctx, victim.worker_id, work_id, stalled)
     while time.monotonic() < deadline and taken_at is None:
         time.sleep(0.05)  # waiting for the takeover (lease expiry + redelivery)
-        taken_at = _taken_over(ctx, victim.worker_id, work_id)
+        taken_at = _taken_over(ctx, victim.worker_id, work_id, stalled)
     if taken_at is None:
         victim.kill9()
         return
@@ -118,12 +121,18 @@ def _stall(ctx: Ctx, victim: WorkerProcess, work_id: str, fault: Fault) -> None:
                 if line.get("op") in ("ack", "heartbeat")
                 and line["worker"] == victim.worker_id
                 and line["t"] > taken_at
+                and line["work_id"] == work_id
             ]
         if fenced:
-            if fenced[0]["status"] in (409, 412):
+            status = int(fenced[0]["status"])
+            if status in (409, 412):
                 ctx.stale_rejected += 1
-            else:
+            elif status == 200:
                 ctx.stale_accepted += 1
+            else:  # no verdict (the server did not answer): reported, not judged
+                ctx.extra[f"stale_unjudged_{status}"] = (
+                    ctx.extra.get(f"stale_unjudged_{status}", 0) + 1
+                )
             break
         time.sleep(0.05)  # waiting for the stale holder's next heartbeat
     victim.kill9()

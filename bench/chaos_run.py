@@ -187,6 +187,7 @@ class Result:
             parts.append(f"lease_window={','.join(windows)}s")
         if self.ctx.stale_rejected or self.ctx.stale_accepted:
             parts.append(f"stale_fenced={self.ctx.stale_rejected}")
+            parts.append(f"stale_accepted={self.ctx.stale_accepted}")
         parts += [f"{k}={v}" for k, v in sorted(self.ctx.extra.items())]
         parts += [f"{k}_p50={percentile(v, 0.5):.2f}s" for k, v in self.ctx.samples.items()]
         parts.append(f"elapsed={self.elapsed:.0f}s")
