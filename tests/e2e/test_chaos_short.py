@@ -33,7 +33,7 @@ SCENARIOS = {
     },
 }
 ZERO = ["lost", "impossible", "double_owner", "duplicated", "reordered", "paging", "stranded"]
-ZERO += ["outlived", "bad_envelope"]
+ZERO += ["outlived", "bad_envelope", "stale_accepted"]
 
 
 def _fields(line: str) -> dict[str, str]:
