@@ -16,6 +16,7 @@ from workyard.domain.pagination import Page, PageRequest, make_page
 from workyard.errors import InvalidRequestError, NotFoundError, OverloadedError, WorkyardError
 from workyard.service.auth import Principal
 from workyard.service.keeper import IndexKeeper
+from workyard.service.pollers import Pollers
 from workyard.service.readiness import ReadinessIndex
 from workyard.service.waiters import Waiters, Wake
 from workyard.service.wakeup import Wakeup
@@ -24,9 +25,7 @@ from workyard.store import Replace, Store, WorkChange, Write, idempotency
 __all__ = ["QueueStats", "WorkQueue"]
 
 _CAS_ATTEMPTS = 20
-_POLLERS_WINDOW_US = 30_000_000
 _EXPIRE_BATCH = 500
-_POLLER_FLUSH_SECONDS = 1.0
 _SPREAD = 0.1  # a blocked poll gives up somewhere in the last 10 % of its block_ms
 _MIN_READY_DELAY = 0.001  # a readiness instant already past is looked at again after this
 _OWED = (Wake.NOTIFY, Wake.READY)
@@ -54,8 +53,7 @@ class WorkQueue:
             self.index, self.waiters, self._sweep_wake.set, replicated=store.replicated
         )
         self._environments: dict[str, Environment] = {}
-        self._pollers: dict[str, dict[str, Instant]] = {}
-        self._unflushed: dict[tuple[str, str], Instant] = {}
+        self.pollers_seen = Pollers(store, clock)
         self._tasks: list[asyncio.Task[None]] = []
         self.draining = asyncio.Event()
         # Called with (before, after) for every work change this server commits (metrics).
@@ -66,7 +64,8 @@ class WorkQueue:
     async def start(self) -> None:
         if self.store.replicated:
             await self.store.follow(self.keeper)
-            self._tasks.append(asyncio.create_task(self._flush_loop(), name="workyard-pollers"))
+            flush = self.pollers_seen.flush_loop()
+            self._tasks.append(asyncio.create_task(flush, name="workyard-pollers"))
         else:
             self.index.load(await self.store.readiness_snapshot())
         self._tasks.append(asyncio.create_task(self._sweep_loop(), name="workyard-sweeper"))
@@ -82,29 +81,6 @@ class WorkQueue:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-
-    async def _flush_loop(self) -> None:
-        """Share who polled with the other replicas (stats' workers_polling), off the poll path."""
-        rounds = 0
-        while True:
-            await asyncio.sleep(_POLLER_FLUSH_SECONDS)
-            rounds += 1
-            try:
-                await self._flush_pollers()
-                if rounds % 60 == 0:
-                    await self.store.forget_pollers(self.clock.now() - 2 * _POLLERS_WINDOW_US)
-            except Exception:  # the database is away; the entries wait for the next round
-                continue
-
-    async def _flush_pollers(self) -> None:
-        seen, self._unflushed = self._unflushed, {}
-        if not seen:
-            return
-        try:
-            await self.store.record_pollers([(e, w, t) for (e, w), t in seen.items()])
-        except BaseException:
-            self._unflushed = seen | self._unflushed
-            raise
 
     def _on_clock_advance(self) -> None:
         self._sweep_wake.set()
@@ -264,29 +240,14 @@ class WorkQueue:
         now = self.clock.now()
         depth, pending = self.index.counts(environment_id, now, wm.PENDING_WINDOW_MS)
         oldest = await self.store.oldest_queued_created_at(environment_id)
-        return QueueStats(depth, pending, oldest, await self._count_pollers(environment_id, now))
-
-    async def _count_pollers(self, environment_id: str, now: Instant) -> int:
-        seen = self._pollers.get(environment_id, {})
-        for worker, at in list(seen.items()):
-            if now - at >= _POLLERS_WINDOW_US:
-                del seen[worker]
-        workers = set(seen)
-        if self.store.replicated:
-            await self._flush_pollers()
-            workers |= await self.store.recent_pollers(environment_id, now - _POLLERS_WINDOW_US)
-        return len(workers)
+        return QueueStats(
+            depth, pending, oldest, await self.pollers_seen.count(environment_id, now)
+        )
 
     async def pollers(self, principal: Principal, environment_id: str) -> dict[str, Instant]:
         """Who polled in the ``workers_polling`` window, and when last (the dashboard)."""
         await self._authorized_env(principal, environment_id)
-        since = self.clock.now() - _POLLERS_WINDOW_US
-        seen = {w: t for w, t in self._pollers.get(environment_id, {}).items() if t > since}
-        if self.store.replicated:
-            await self._flush_pollers()
-            for worker, at in (await self.store.poller_times(environment_id, since)).items():
-                seen[worker] = max(at, seen.get(worker, at))
-        return seen
+        return await self.pollers_seen.times(environment_id)
 
     # poll --------------------------------------------------------------------------------------
     async def poll(
@@ -304,7 +265,7 @@ class WorkQueue:
         ``None`` at once without claiming; an item claimed just as it completed is released.
         """
         await self._authorized_env(principal, environment_id)
-        self._saw_poller(environment_id, worker_id)
+        self.pollers_seen.saw(environment_id, worker_id)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + spread(block_ms)
         owed: Wake | None = None  # a wake-up handed to this poll that it has not used yet
@@ -328,13 +289,6 @@ class WorkQueue:
         finally:
             if owed is not None:  # woken, but never claimed: the wake-up goes to the next waiter
                 self.waiters.wake_one(environment_id, owed)
-
-    def _saw_poller(self, environment_id: str, worker_id: str | None) -> None:
-        if worker_id is not None:
-            now = self.clock.now()
-            self._pollers.setdefault(environment_id, {})[worker_id] = now
-            if self.store.replicated:
-                self._unflushed[(environment_id, worker_id)] = now
 
     async def _wait(
         self,
