@@ -24,6 +24,7 @@ class Settings:
     database_url: str | None = None
     default_ttl_seconds: int = 60
     max_body_bytes: int = 32 * 1024 * 1024
+    max_body_buffer_bytes: int = 256 * 1024 * 1024  # large bodies held at once, all requests
     sqlite_synchronous: str = "NORMAL"
     pg_pool_size: int = 8
     manual_clock: bool = False
@@ -95,6 +96,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if raw is not None:
             values[f.name] = _convert(f.name, raw, getattr(base, f.name))
     settings = replace(base, **values).with_overrides(**overrides)
+    if settings.max_body_buffer_bytes < settings.max_body_bytes:
+        raise ValueError("WORKYARD_MAX_BODY_BUFFER_BYTES must be at least WORKYARD_MAX_BODY_BYTES")
     if settings.retention_days < 0:
         raise ValueError("WORKYARD_RETENTION_DAYS must be 0 (keep everything) or more days")
     if settings.ui_session_ttl_seconds <= 0:

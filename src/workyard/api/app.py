@@ -17,13 +17,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from workyard.api.budget import SMALL_BODY, BodyBudget, BudgetedReceive
 from workyard.api.docs import docs_routes
 from workyard.api.draining import draining_error, refused_while_draining
 from workyard.api.errors import error_for, render_error
 from workyard.api.idempotency import IdempotencyMiddleware, is_keyed
 from workyard.api.inputs import BodyTooLargeError
 from workyard.api.metrics import Metrics
-from workyard.api.middleware import LimitedReceive, read_request_headers
+from workyard.api.middleware import read_request_headers
 from workyard.api.openapi import build_openapi
 from workyard.api.queue_metrics import fencing_rejected
 from workyard.api.router import Handler, Match, RouteTable
@@ -81,6 +82,7 @@ class WorkyardApp:
         self._manage = manage_lifecycle
         self._draining = services.queue.draining
         self._max_body = services.settings.max_body_bytes
+        self.body_budget = BodyBudget(services.settings.max_body_buffer_bytes)
         self._idempotency = IdempotencyMiddleware(self._dispatch, services)
 
     def openapi(self) -> dict[str, Any]:
@@ -122,24 +124,29 @@ class WorkyardApp:
             scope["route_template"], scope["route_label"] = match[0].path, match[0].label
         scope[_MATCH] = match
         status = [500]
+        budgeted = None
+        if count_body or length > SMALL_BODY:  # counted against its limit and the budget
+            limit = self._max_body if count_body else None
+            receive = budgeted = BudgetedReceive(receive, self.body_budget, limit)
         try:
             if length > self._max_body:
                 await self._send(scope, receive, send, _too_large(rid), status)
             elif scope["method"] == "POST" and is_keyed(scope):
                 # Idempotency-Key: replayed or recorded around the route (api/idempotency.py)
-                keyed_receive = LimitedReceive(receive, self._max_body) if count_body else receive
-                await self._idempotency(scope, keyed_receive, _Echo(send, rid, status))
+                await self._idempotency(scope, receive, _Echo(send, rid, status))
             else:
-                response = await self._respond(scope, receive, rid, match, count_body)
+                response = await self._respond(scope, receive, rid, match)
                 await self._send(scope, receive, send, response, status)
         finally:
+            if budgeted is not None:
+                budgeted.release()
             self._finish(scope, status[0], started)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The route as an ASGI app, for the idempotency wrapper (its body is already counted;
         its route was matched in :meth:`_http`)."""
         match: Match | None = scope[_MATCH]
-        response = await self._respond(scope, receive, scope["state"]["request_id"], match, False)
+        response = await self._respond(scope, receive, scope["state"]["request_id"], match)
         await self._send(scope, receive, send, response, None)
 
     @staticmethod
@@ -158,7 +165,7 @@ class WorkyardApp:
             await response(scope, receive, send)
 
     async def _respond(
-        self, scope: Scope, receive: Receive, rid: str, match: Match | None, count_body: bool
+        self, scope: Scope, receive: Receive, rid: str, match: Match | None
     ) -> Response:
         path = scope["path"]
         if self._draining.is_set() and refused_while_draining(path):
@@ -169,8 +176,7 @@ class WorkyardApp:
         scope["path_params"] = params
         request = None
         if route.takes_request:
-            limited = LimitedReceive(receive, self._max_body) if count_body else receive
-            request = Request(scope, limited)
+            request = Request(scope, receive)
         try:
             return await route.call(request, params)
         except ClientDisconnect:

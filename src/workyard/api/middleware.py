@@ -13,12 +13,9 @@ import os
 import re
 from typing import Any
 
-from starlette.types import Message, Receive, Scope
-
-from workyard.api.inputs import BodyTooLargeError
+from starlette.types import Scope
 
 __all__ = [
-    "LimitedReceive",
     "envelope_bytes",
     "new_request_id",
     "read_request_headers",
@@ -93,22 +90,3 @@ def request_id_of(scope: Scope) -> str:
 def envelope_bytes(request_id: str, error: dict[str, Any]) -> bytes:
     body = {"type": "error", "request_id": request_id, "error": error}
     return json.dumps(body, separators=(",", ":")).encode()
-
-
-class LimitedReceive:
-    """``receive`` for a body of undeclared length: more than ``limit`` bytes raise 400."""
-
-    __slots__ = ("_limit", "_receive", "_seen")
-
-    def __init__(self, receive: Receive, limit: int) -> None:
-        self._receive = receive
-        self._limit = limit
-        self._seen = 0
-
-    async def __call__(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.request":
-            self._seen += len(message.get("body", b""))
-            if self._seen > self._limit:
-                raise BodyTooLargeError()
-        return message
