@@ -24,7 +24,7 @@ class Settings:
     database_url: str | None = None
     default_ttl_seconds: int = 60
     max_body_bytes: int = 32 * 1024 * 1024
-    max_body_buffer_bytes: int = 256 * 1024 * 1024  # large bodies held at once, all requests
+    max_body_buffer_bytes: int = 128 * 1024 * 1024  # large bodies held at once, all requests
     sqlite_synchronous: str = "NORMAL"
     pg_pool_size: int = 8
     manual_clock: bool = False
