@@ -81,6 +81,7 @@ async def _sweeper_sleeping_on_a_lease(services: Services, client: httpx.AsyncCl
     session = await create_session(client, env_id)
     acked = await client.post(work_path(env_id, session["work_id"], "/ack"))
     assert acked.status_code == 200  # a lease: the sweeper sleeps until its deadline
+    await services.queue.keeper.settled(env_id)  # PostgreSQL: the index learns it from the feed
     assert services.queue.index.next_deadline() is not None
     for _ in range(
         20
