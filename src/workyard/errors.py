@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
-    "APIConnectionError",
     "APIError",
     "AuthenticationError",
     "ConflictError",
@@ -22,7 +21,6 @@ __all__ = [
     "PreconditionFailedError",
     "RateLimitError",
     "WorkyardError",
-    "error_class_for",
 ]
 
 
@@ -122,35 +120,3 @@ class OverloadedError(WorkyardError):
     status = 503
     error_type = "overloaded_error"
     default_message = "The server is overloaded or unavailable; retry later."
-
-
-class APIConnectionError(WorkyardError):
-    """Client side only: the request did not get an HTTP response."""
-
-    status = 0
-    error_type = "connection_error"
-    default_message = "Could not reach the server."
-
-
-_BY_STATUS: dict[int, type[WorkyardError]] = {
-    cls.status: cls
-    for cls in (
-        InvalidRequestError,
-        AuthenticationError,
-        PermissionDeniedError,
-        NotFoundError,
-        MethodNotAllowedError,
-        ConflictError,
-        PreconditionFailedError,
-        RateLimitError,
-        APIError,
-        OverloadedError,
-    )
-}
-
-
-def error_class_for(status: int) -> type[WorkyardError]:
-    """The error class for an HTTP status (unknown 4xx → InvalidRequestError, 5xx → APIError)."""
-    if status in _BY_STATUS:
-        return _BY_STATUS[status]
-    return InvalidRequestError if 400 <= status < 500 else APIError
