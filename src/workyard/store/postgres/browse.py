@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -11,7 +10,7 @@ from workyard.domain.models import Event, Session, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import SessionFilter, SessionSearch
-from workyard.store.browse import like_pattern, scan_bounds
+from workyard.store.browse import scan_bounds, search_params
 from workyard.store.window import Window, window
 
 __all__ = ["PostgresBrowsing"]
@@ -48,17 +47,7 @@ class PostgresBrowsing:
         rows: list[Session] = await self._all(
             "search_sessions_desc" if w.scan_descending else "search_sessions_asc",
             codec.session_from_row,
-            lo=w.lo,
-            hi=w.hi,
-            limit=w.limit,
-            environment_id=flt.environment_id,
-            environment_ids=envs,
-            include_archived=flt.include_archived,
-            states=_values(flt.states),
-            title_like=like_pattern(search.title),
-            metadata=json.dumps(dict(search.metadata)) if search.metadata else None,
-            scan_lo=scan_lo,
-            scan_hi=scan_hi,
+            **search_params(flt, search, w, (scan_lo, scan_hi), list),
         )
         return (rows[::-1] if w.reverse else rows), end
 

@@ -12,6 +12,7 @@ from workyard.domain.models import Event
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import EventFilter
+from workyard.store.browse import event_params
 from workyard.store.postgres.queries import Q
 from workyard.store.window import Window, window
 
@@ -54,14 +55,4 @@ class EventReads:
 
 
 def _params(session_id: str, flt: EventFilter, w: Window) -> dict[str, Any]:
-    return {
-        "session_id": session_id,
-        "lo": w.lo,
-        "hi": w.hi,
-        "limit": w.limit,
-        "types": None if flt.types is None else list(flt.types),
-        "created_gt": flt.created_gt,
-        "created_gte": flt.created_gte,
-        "created_lt": flt.created_lt,
-        "created_lte": flt.created_lte,
-    }
+    return event_params(session_id, flt, w, list)

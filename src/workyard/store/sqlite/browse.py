@@ -11,7 +11,7 @@ from workyard.domain.models import Event, Session, WorkItem, WorkState
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import SessionFilter, SessionSearch
-from workyard.store.browse import like_pattern, scan_bounds
+from workyard.store.browse import scan_bounds, search_params
 from workyard.store.window import Window, window
 
 __all__ = ["SqliteBrowsing"]
@@ -44,7 +44,6 @@ class SqliteBrowsing:
         self, flt: SessionFilter, search: SessionSearch, page: PageRequest, scan: int
     ) -> tuple[list[Session], str | None]:
         w = window(page, descending=True)
-        states = None if flt.states is None else [s.value for s in flt.states]
         envs = _json_or_none(flt.environment_ids)
         scan_lo, scan_hi, end = self._scan(
             "session_scan_end", w, scan, environment_id=flt.environment_id, environment_ids=envs
@@ -52,17 +51,7 @@ class SqliteBrowsing:
         rows = self._all(
             "search_sessions_desc" if w.scan_descending else "search_sessions_asc",
             codec.session_from_row,
-            lo=w.lo,
-            hi=w.hi,
-            limit=w.limit,
-            environment_id=flt.environment_id,
-            environment_ids=envs,
-            include_archived=flt.include_archived,
-            states=_json_or_none(states),
-            title_like=like_pattern(search.title),
-            metadata=json.dumps(dict(search.metadata)) if search.metadata else None,
-            scan_lo=scan_lo,
-            scan_hi=scan_hi,
+            **search_params(flt, search, w, (scan_lo, scan_hi), _json_or_none),
         )
         return (rows[::-1] if w.reverse else rows), end
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from workyard.domain.models import Event
 from workyard.domain.pagination import PageRequest
 from workyard.store import codec
 from workyard.store.base import EventFilter
+from workyard.store.browse import event_params
 from workyard.store.sql import load_queries
 from workyard.store.window import Window, window
 
@@ -49,15 +51,9 @@ class EventReads:
         return (rows[::-1] if w.reverse else rows), len(rows) < len(found)
 
 
+def _json(values: Sequence[str]) -> str:
+    return json.dumps(list(values))
+
+
 def _params(session_id: str, flt: EventFilter, w: Window) -> dict[str, Any]:
-    return {
-        "session_id": session_id,
-        "lo": w.lo,
-        "hi": w.hi,
-        "limit": w.limit,
-        "types": None if flt.types is None else json.dumps(flt.types),
-        "created_gt": flt.created_gt,
-        "created_gte": flt.created_gte,
-        "created_lt": flt.created_lt,
-        "created_lte": flt.created_lte,
-    }
+    return event_params(session_id, flt, w, _json)
