@@ -83,10 +83,11 @@ async def _sweeper_sleeping_on_a_lease(services: Services, client: httpx.AsyncCl
     assert acked.status_code == 200  # a lease: the sweeper sleeps until its deadline
     await services.queue.keeper.settled(env_id)  # PostgreSQL: the index learns it from the feed
     assert services.queue.index.next_deadline() is not None
-    for _ in range(
-        20
-    ):  # let the sweeper finish its pass and go to sleep (PostgreSQL: a round trip)
-        await asyncio.sleep(0.005)
+    for _ in range(100_000):  # until the sweeper finished its pass and sleeps on the lease
+        if services.queue.sweeper_sleeping:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the sweeper never went to sleep")
 
 
 async def test_the_sweeper_stops_when_a_wake_up_races_the_stop(

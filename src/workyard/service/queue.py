@@ -70,6 +70,11 @@ class WorkQueue:
             self.index.load(await self.store.readiness_snapshot())
         self._tasks.append(asyncio.create_task(self._sweep_loop(), name="workyard-sweeper"))
 
+    @property
+    def sweeper_sleeping(self) -> bool:
+        """Whether the expiry sweeper is waiting for its next deadline (observability, tests)."""
+        return self._sweep_wake.sleeping
+
     def drain(self) -> None:
         """The server is shutting down: blocked polls answer ``null`` now, streams end."""
         self.draining.set()

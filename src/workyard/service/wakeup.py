@@ -39,6 +39,11 @@ class Wakeup:
     def is_set(self) -> bool:
         return self._set
 
+    @property
+    def sleeping(self) -> bool:
+        """Whether the loop is in :meth:`sleep` and not woken yet (observability, tests)."""
+        return self._future is not None and not self._future.done()
+
     async def sleep(self, seconds: float | None) -> None:
         """Return once set (at once if set already) or after ``seconds`` (``None``: no limit)."""
         if self._set or (seconds is not None and seconds <= 0):
