@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from workyard.clock import Instant, format_ts
+from workyard.clock import Instant, format_age, format_ts
 from workyard.domain.models import Event
 
 __all__ = [
@@ -41,14 +41,7 @@ def time_tag(instant: Instant | None) -> Markup:
 
 def duration(start: Instant | None, end: Instant | None) -> str:
     """``42s``, ``3m12s``, ``2h05m`` from ``start`` to ``end``; ``""`` without a start."""
-    if start is None or end is None:
-        return ""
-    seconds = max(0, (end - start) // _US)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+    return "" if start is None or end is None else format_age(start, end)
 
 
 def relative(instant: Instant | None, now: Instant) -> str:
