@@ -282,12 +282,7 @@ class TokenService:
             record = await self._store.token_by_hash(digest)
             if trusted and self._tokens.put(digest, record):
                 self._token_gen += 1
-        if record is None or not record.usable(self.wall.now()):
-            raise AuthenticationError()
-        return Principal(
-            record.id, record.kind, record.environment_ids, expires_at=record.expires_at,
-            checked=gen,
-        )  # fmt: skip
+        return self._usable(record, gen)
 
     async def principal_for(self, token_id: str) -> Principal:
         """The principal of token ``token_id`` while it is usable, else 401 (dashboard sessions).
@@ -297,6 +292,10 @@ class TokenService:
         """
         gen = self._token_gen
         record = await self._store.get_token(token_id)
+        return self._usable(record, gen)
+
+    def _usable(self, record: TokenRecord | None, gen: int) -> Principal:
+        """The principal of a usable token record, else 401 (revoked, expired or unknown)."""
         if record is None or not record.usable(self.wall.now()):
             raise AuthenticationError()
         return Principal(
