@@ -56,3 +56,45 @@ def test_a_failed_commit_or_a_lost_feed() -> None:
     assert not keeper.may_deliver(ENV, NOW, 1000)
     keeper.lost()
     assert keeper.may_deliver(ENV, NOW, 1000)  # the feed is down: every poll asks the database
+
+
+def _commit(keeper: IndexKeeper, before: ItemSummary | None, after: ItemSummary) -> WorkChange:
+    change = _change(before, after)
+    keeper.before_commit([change])
+    keeper.after_commit([change], committed=True)
+    return change
+
+
+def test_an_own_lease_is_a_deadline_before_its_echo_arrives() -> None:
+    keeper = _replica()
+    _commit(keeper, DELIVERED, STARTING)
+    assert keeper.index.next_deadline() is None  # the feed has not brought it back yet
+    assert keeper.next_deadline() == STARTING.lease_expires_at  # the sweeper and polls still look
+
+
+def test_an_echoed_lease_is_the_index_s_alone() -> None:
+    keeper = _replica()
+    renewed = ItemSummary(WorkState.ACTIVE, NOW, NOW + 90_000_000)
+    first = _commit(keeper, DELIVERED, STARTING)
+    second = _commit(keeper, STARTING, renewed)
+    keeper.changes([first, second], own=True)
+    assert keeper.next_deadline() == renewed.lease_expires_at  # the renewal replaced the old one
+
+
+def test_a_store_check_retires_own_leases_that_were_due() -> None:
+    keeper = _replica()
+    lease = STARTING.lease_expires_at
+    assert lease is not None
+    _commit(keeper, DELIVERED, STARTING)
+    keeper.forget_due(lease - 1)
+    assert keeper.next_deadline() == lease  # not due yet: still looked for
+    keeper.forget_due(lease)
+    assert keeper.next_deadline() is None
+
+
+def test_a_failed_commit_sets_no_deadline() -> None:
+    keeper = _replica()
+    change = [_change(DELIVERED, STARTING)]
+    keeper.before_commit(change)
+    keeper.after_commit(change, committed=False)
+    assert keeper.next_deadline() is None

@@ -7,14 +7,17 @@ change that could make an item deliverable (``_may_ready``: a new or requeued it
 delivery) comes back through the feed, polls of that environment ask the database
 (read-your-writes). Own changes that only make items less deliverable (claims, acks, heartbeats,
 stops, metadata) leave the index erring on the side of "ask the database", so they need no such
-wait. While the feed is down, every poll asks the database. Correctness never depends on a
-notification: a missed wake-up costs at most a poll's ``block_ms``.
+wait; the lease deadlines they set count as deadlines until their echo arrives (``next_deadline``),
+so an expiry is never missed because the feed was slower than the clock. While the feed is down,
+every poll asks the database. Correctness never depends on a notification: a missed wake-up costs
+at most a poll's ``block_ms``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -42,6 +45,9 @@ class IndexKeeper:
         self._wake_sweeper = wake_sweeper
         self._unechoed: Counter[str] = Counter()  # own changes not yet back from the feed
         self._unready: Counter[str] = Counter()  # ... of those, the ones that may ready an item
+        # ... and the lease deadlines they set, which the index may not hold yet (lazy heap)
+        self._own_leases: Counter[Instant] = Counter()
+        self._own_lease_heap: list[Instant] = []
         self._echoed = asyncio.Event()
         self.on_events: Callable[[Sequence[str]], None] = lambda _: None
         self.on_reset: Callable[[], None] = lambda: None
@@ -55,6 +61,9 @@ class IndexKeeper:
         if self.replicated:
             self._unechoed.update(c.environment_id for c in changes)
             self._unready.update(c.environment_id for c in changes if _may_ready(c))
+            for lease in _leases(changes):
+                self._own_leases[lease] += 1
+                heapq.heappush(self._own_lease_heap, lease)
 
     def after_commit(self, changes: Sequence[WorkChange], committed: bool) -> None:
         if committed:
@@ -69,12 +78,20 @@ class IndexKeeper:
     def _forget_own(self, changes: Sequence[WorkChange]) -> None:
         self._unechoed.subtract(c.environment_id for c in changes)
         self._unready.subtract(c.environment_id for c in changes if _may_ready(c))
+        for lease in _leases(changes):
+            left = self._own_leases[lease] - 1
+            if left > 0:
+                self._own_leases[lease] = left
+            else:
+                self._own_leases.pop(lease, None)
 
     # the change feed (replicated stores) -------------------------------------------------------
     def reset(self, snapshot: ReadinessSnapshot) -> None:
         self.index.load(snapshot)
         self._unechoed.clear()
         self._unready.clear()
+        self._own_leases.clear()
+        self._own_lease_heap.clear()
         self.ready = True
         self._wake_sweeper()
         self._notifier.notify_all()
@@ -145,6 +162,26 @@ class IndexKeeper:
             return any(n > 0 for n in self._unechoed.values())
         return self._unechoed[environment_id] > 0
 
+    def next_deadline(self) -> Instant | None:
+        """The earliest lease deadline the store may hold: the index's, or one this server set
+        whose echo has not reached the index yet (with real time the echo comes long before the
+        deadline; with a clock moved by hand, or a slow feed, it may not)."""
+        heap = self._own_lease_heap
+        while heap and heap[0] not in self._own_leases:
+            heapq.heappop(heap)
+        deadline = self.index.next_deadline()
+        if heap and (deadline is None or heap[0] < deadline):
+            return heap[0]
+        return deadline
+
+    def forget_due(self, now: Instant) -> None:
+        """The store was just asked for every lease due by ``now``: whatever is known to be due by
+        then (in the index, or set by this server and not yet echoed) needs no further look."""
+        self.index.forget_due(now)
+        heap = self._own_lease_heap
+        while heap and heap[0] <= now:
+            self._own_leases.pop(heapq.heappop(heap), None)
+
     def may_deliver(self, environment_id: str, now: Instant, reclaim_ms: int) -> bool:
         if not self.ready or self._unready[environment_id] > 0:
             return True
@@ -156,9 +193,9 @@ def _may_ready(change: WorkChange) -> bool:
     the queue (new, or requeued by an expired lease), or its delivery moves earlier or is undone.
 
     Every other change only delays deliverability (a claim, ack, heartbeat, stop, metadata update),
-    or sets a lease deadline in the future, which the echo reaches long before it passes; an index
-    that has not seen such a change yet overestimates what is deliverable, so a poll asks the
-    database and finds the truth.
+    or sets a lease deadline, which ``next_deadline`` knows before the echo does; an index that has
+    not seen such a change yet overestimates what is deliverable, so a poll asks the database and
+    finds the truth.
     """
     after, before = change.after, change.before
     if after is None or after.state is not WorkState.QUEUED:
@@ -166,6 +203,14 @@ def _may_ready(change: WorkChange) -> bool:
     if before is None or before.state is not WorkState.QUEUED:
         return True
     return _earlier(after, before)
+
+
+def _leases(changes: Sequence[WorkChange]) -> list[Instant]:
+    return [
+        c.after.lease_expires_at
+        for c in changes
+        if c.after is not None and c.after.lease_expires_at is not None
+    ]
 
 
 def _earlier(after: ItemSummary, before: ItemSummary) -> bool:

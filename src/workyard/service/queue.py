@@ -99,7 +99,7 @@ class WorkQueue:
             except Exception:  # the store may be briefly unavailable; try again shortly
                 await asyncio.sleep(0.5)
                 continue
-            deadline = self.index.next_deadline()
+            deadline = self.keeper.next_deadline()
             delay = None if deadline is None else self.clock.real_delay(deadline)
             if not self.keeper.ready:  # replicated and the feed is down: check now and then
                 delay = 1.0 if delay is None else min(delay, 1.0)
@@ -156,7 +156,7 @@ class WorkQueue:
         """Persist every lease that has expired by now (cheap when the index says none has)."""
         while True:
             now = self.clock.now()
-            deadline = self.index.next_deadline()
+            deadline = self.keeper.next_deadline()
             if deadline is None or deadline > now:
                 return
             due = await self.store.due_work(now, _EXPIRE_BATCH)
@@ -166,7 +166,7 @@ class WorkQueue:
                     await self.commit([Replace(expired, item.version)], [(item, expired)])
             if len(due) < _EXPIRE_BATCH:
                 # Whatever the index still holds at or before now, the store no longer has.
-                self.index.forget_due(now)
+                self.keeper.forget_due(now)
                 return
 
     async def load(self, environment_id: str, work_id: str) -> WorkItem:
@@ -352,7 +352,7 @@ class WorkQueue:
         self, environment_id: str, worker_id: str | None, reclaim_ms: int
     ) -> WorkItem | None:
         now = self.clock.now()
-        if self.index.next_deadline() is not None:
+        if self.keeper.next_deadline() is not None:
             await self.expire_due()
         if not self.keeper.may_deliver(environment_id, now, reclaim_ms):
             return None
