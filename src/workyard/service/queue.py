@@ -49,6 +49,7 @@ class WorkQueue:
         self.index = ReadinessIndex()
         self.waiters = Waiters(self._eligible, self._ready_due)
         self._sweep_wake = Wakeup()
+        self._expiring = asyncio.Lock()
         self.keeper = IndexKeeper(
             self.index, self.waiters, self._sweep_wake.set, replicated=store.replicated
         )
@@ -153,21 +154,30 @@ class WorkQueue:
         return committed
 
     async def expire_due(self) -> None:
-        """Persist every lease that has expired by now (cheap when the index says none has)."""
-        while True:
-            now = self.clock.now()
-            deadline = self.keeper.next_deadline()
-            if deadline is None or deadline > now:
-                return
-            due = await self.store.due_work(now, _EXPIRE_BATCH)
-            for item in due:
-                expired = replace(wm.expire(item, now), version=item.version + 1)
-                with idempotency.suspended():  # not the current request's own write
-                    await self.commit([Replace(expired, item.version)], [(item, expired)])
-            if len(due) < _EXPIRE_BATCH:
-                # Whatever the index still holds at or before now, the store no longer has.
-                self.keeper.forget_due(now)
-                return
+        """Persist every lease that has expired by now (cheap when the index says none has).
+
+        One pass at a time per server: two passes would race to requeue the same rows, and the
+        loser's compare-and-set, though it changes nothing, keeps the row locked for a moment, in
+        which a PostgreSQL claim (``SKIP LOCKED``) would not see the item just requeued.
+        """
+        if not self._lease_due():
+            return
+        async with self._expiring:
+            while self._lease_due():
+                now = self.clock.now()
+                due = await self.store.due_work(now, _EXPIRE_BATCH)
+                for item in due:
+                    expired = replace(wm.expire(item, now), version=item.version + 1)
+                    with idempotency.suspended():  # not the current request's own write
+                        await self.commit([Replace(expired, item.version)], [(item, expired)])
+                if len(due) < _EXPIRE_BATCH:
+                    # Whatever the index still holds at or before now, the store no longer has.
+                    self.keeper.forget_due(now)
+                    return
+
+    def _lease_due(self) -> bool:
+        deadline = self.keeper.next_deadline()
+        return deadline is not None and deadline <= self.clock.now()
 
     async def load(self, environment_id: str, work_id: str) -> WorkItem:
         """The item as it is now (expiry applied), or 404 if it is not in this environment."""
