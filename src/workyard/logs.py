@@ -77,20 +77,39 @@ def access(scope: Scope, route: str, status: int, duration_s: float) -> None:
         return
     method = scope.get("method", "")
     ms = round(duration_s * 1000, 3)
-    _access.info(
-        "%s %s %d %.1fms",
-        method,
-        route,
-        status,
-        ms,
-        extra={
-            "method": method,
-            "route": route,
-            "status": status,
-            "duration_ms": ms,
-            **_context(scope),
-        },
-    )
+    fields = {"method": method, "route": route, "status": status, "duration_ms": ms}
+    fields.update(_context(scope))
+    handler = _direct_handler()
+    if handler is None:  # logging is configured otherwise: the standard path, every hook honoured
+        _access.info("%s %s %d %.1fms", method, route, status, ms, extra=fields)
+        return
+    # The default configuration: the same line, without a LogRecord, filters and handler walk
+    # (most of an access line's cost, and a cheap request's largest single cost).
+    formatter = handler.formatter
+    assert isinstance(formatter, _LineFormatter)
+    message = "%s %s %d %.1fms" % (method, route, status, ms)  # noqa: UP031 (the same text)
+    handler.append(formatter.line(time.time(), "INFO", ACCESS_LOGGER, message, fields))
+
+
+def _direct_handler() -> BufferedStreamHandler | None:
+    """The one handler an access record would reach, if it is ours and nothing else would see
+    or change the record on the way; else ``None``."""
+    root = logging.root
+    if _access.filters or len(root.handlers) != 1:
+        return None
+    logger: logging.Logger | None = _access
+    while logger is not None and logger is not root:
+        if logger.handlers or not logger.propagate:
+            return None
+        logger = logger.parent
+    handler = root.handlers[0]
+    if type(handler) is not BufferedStreamHandler or handler.level > logging.INFO:
+        return None
+    if not isinstance(handler.formatter, _LineFormatter):
+        return None
+    if any(type(f) is not RequestContextFilter for f in handler.filters):
+        return None
+    return handler
 
 
 class RequestContextFilter(logging.Filter):
@@ -122,37 +141,76 @@ def _timestamp(created: float) -> str:
 _head: tuple[int, str] = (-1, "")
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, message, then the record's extra fields."""
+class _LineFormatter(logging.Formatter):
+    """Our formatters: a record's line is :meth:`line` of its parts (the access log calls it
+    directly, without a record)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        exc = self.formatException(record.exc_info) if record.exc_info else None
+        message = record.getMessage()
+        return self.line(
+            record.created, record.levelname, record.name, message, _fields(record), exc
+        )
+
+    def line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        message: str,
+        fields: dict[str, Any],
+        exc: str | None = None,
+    ) -> str:
+        raise NotImplementedError
+
+
+class JsonFormatter(_LineFormatter):
+    """One JSON object per line: ts, level, logger, message, then the record's extra fields."""
+
+    def line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        message: str,
+        fields: dict[str, Any],
+        exc: str | None = None,
+    ) -> str:
         line: dict[str, Any] = {
-            "ts": _timestamp(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
+            "ts": _timestamp(created),
+            "level": level.lower(),
+            "logger": logger,
+            "message": message,
         }
-        for key, value in _fields(record).items():
+        for key, value in fields.items():
             line.setdefault(key, value)
-        if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+        if exc:
+            line["exc"] = exc
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(_LineFormatter):
     """``<ts> LEVEL logger: message key=value …`` (the request's ids first)."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        fields = _fields(record)
-        ordered = [k for k in _CONTEXT if k in fields] + [k for k in fields if k not in _CONTEXT]
-        text = f"{_timestamp(record.created)} {record.levelname} {record.name}: "
-        text += record.getMessage().rstrip()
-        if record.name != ACCESS_LOGGER:  # the access message already says method/route/status
+    def line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        message: str,
+        fields: dict[str, Any],
+        exc: str | None = None,
+    ) -> str:
+        text = f"{_timestamp(created)} {level} {logger}: " + message.rstrip()
+        if logger != ACCESS_LOGGER:  # the access message already says method/route/status
+            ordered = [k for k in _CONTEXT if k in fields] + [
+                k for k in fields if k not in _CONTEXT
+            ]
             text += "".join(f" {k}={fields[k]}" for k in ordered)
         else:
             text += "".join(f" {k}={fields[k]}" for k in _CONTEXT if k in fields)
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
+        if exc:
+            text += "\n" + exc
         return text
 
 
@@ -180,9 +238,20 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:
             self.handleError(record)
             return
+        self._add(line, record.levelno >= logging.WARNING)
+
+    def append(self, line: str) -> None:
+        """Add one info line formatted by the caller (the access log's direct path)."""
+        self.acquire()
+        try:
+            self._add(line + self.terminator, False)
+        finally:
+            self.release()
+
+    def _add(self, line: str, now: bool) -> None:
         self._lines.append(line)
         self._size += len(line)
-        if record.levelno >= logging.WARNING or self._size >= 65536:
+        if now or self._size >= 65536:
             self._write()
 
     def _write(self) -> None:
