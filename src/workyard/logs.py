@@ -79,21 +79,20 @@ def access(scope: Scope, route: str, status: int, duration_s: float) -> None:
     ms = round(duration_s * 1000, 3)
     fields = {"method": method, "route": route, "status": status, "duration_ms": ms}
     fields.update(_context(scope))
-    handler = _direct_handler()
-    if handler is None:  # logging is configured otherwise: the standard path, every hook honoured
+    direct = _direct_handler()
+    if direct is None:  # logging is configured otherwise: the standard path, every hook honoured
         _access.info("%s %s %d %.1fms", method, route, status, ms, extra=fields)
         return
     # The default configuration: the same line, without a LogRecord, filters and handler walk
     # (most of an access line's cost, and a cheap request's largest single cost).
-    formatter = handler.formatter
-    assert isinstance(formatter, _LineFormatter)
+    handler, formatter = direct
     message = "%s %s %d %.1fms" % (method, route, status, ms)  # noqa: UP031 (the same text)
     handler.append(formatter.line(time.time(), "INFO", ACCESS_LOGGER, message, fields))
 
 
-def _direct_handler() -> BufferedStreamHandler | None:
-    """The one handler an access record would reach, if it is ours and nothing else would see
-    or change the record on the way; else ``None``."""
+def _direct_handler() -> tuple[BufferedStreamHandler, _LineFormatter] | None:
+    """The one handler an access record would reach and its formatter, if both are ours and
+    nothing else would see or change the record on the way; else ``None``."""
     root = logging.root
     if _access.filters or len(root.handlers) != 1:
         return None
@@ -105,11 +104,12 @@ def _direct_handler() -> BufferedStreamHandler | None:
     handler = root.handlers[0]
     if type(handler) is not BufferedStreamHandler or handler.level > logging.INFO:
         return None
-    if not isinstance(handler.formatter, _LineFormatter):
+    formatter = handler.formatter
+    if not isinstance(formatter, _LineFormatter):
         return None
     if any(type(f) is not RequestContextFilter for f in handler.filters):
         return None
-    return handler
+    return handler, formatter
 
 
 class RequestContextFilter(logging.Filter):

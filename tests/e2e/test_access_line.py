@@ -37,8 +37,8 @@ def restore_logging() -> Iterator[None]:
     logging.getLogger(ACCESS_LOGGER).setLevel(saved[2])
 
 
-def _handler(log_format: str) -> tuple[BufferedStreamHandler, io.StringIO]:
-    configure_logging(Settings(log_format=log_format, access_log=True))
+def _handler(log_format: str, access_log: bool = True) -> tuple[BufferedStreamHandler, io.StringIO]:
+    configure_logging(Settings(log_format=log_format, access_log=access_log))
     handler = logging.getLogger().handlers[0]
     assert isinstance(handler, BufferedStreamHandler)
     out = io.StringIO()
@@ -76,8 +76,6 @@ def test_a_handler_elsewhere_sees_every_access_line(restore_logging: None) -> No
 
 
 def test_no_access_line_when_it_is_off(restore_logging: None) -> None:
-    configure_logging(Settings(access_log=False))
-    handler, out = _handler("text")
-    logging.getLogger(ACCESS_LOGGER).setLevel(logging.WARNING)
+    handler, out = _handler("text", access_log=False)
     access(_SCOPE, "/healthz", 200, 0.001)
     assert _lines(handler, out) == []
